@@ -1,0 +1,296 @@
+package io.github.camelllmrouter;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+import io.github.camelllmrouter.catalogue.ModelCatalogue;
+import io.github.camelllmrouter.catalogue.RoutesYaml;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.vertx.core.Vertx;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.support.PluginHelper;
+import org.apache.camel.support.ResourceHelper;
+import picocli.CommandLine;
+
+/**
+ * Starts the router: reads config/application.properties, lets vLLM-router-style flags override it, turns the
+ * static model settings into model routes, and runs Camel Main with the routes in routes/. With no backends
+ * configured it first starts demo backends of its own, so a fresh checkout answers its first curl.
+ */
+public final class RouterMain {
+
+    /** Flags of the vLLM router this version accepts but does not implement yet: refused, never ignored. */
+    static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "k8s-service-discovery-type", "static-model-labels",
+            "static-backend-health-checks", "static-backend-health-check-interval",
+            "static-backend-health-check-timeout-seconds", "backend-health-check-timeout-seconds", "k8s-port",
+            "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds", "session-key",
+            "engine-stats-interval", "request-stats-window", "log-stats", "log-stats-interval", "dynamic-config-yaml",
+            "dynamic-config-json", "log-format", "otel-endpoint", "otel-service-name", "otel-secure",
+            "prefix-min-match-length");
+
+    private final Main main = new Main();
+    private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
+    private Vertx demoVertx;
+
+    private RouterMain() {
+    }
+
+    public static void main(String[] args) {
+        Settings settings;
+        try {
+            settings = Settings.parse(args, Path.of("."));
+        } catch (UsageException e) {
+            System.err.println("camel-llm-router: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        if (settings.exitNow != null) {
+            System.out.print(settings.exitNow);
+            System.exit(0);
+            return;
+        }
+        RouterMain router = new RouterMain();
+        try {
+            router.configure(settings);
+            router.main.run(); // blocks until the JVM is asked to stop
+        } catch (Exception e) {
+            System.err.println("camel-llm-router: " + e.getMessage());
+            System.exit(1);
+        } finally {
+            router.stopDemo();
+        }
+    }
+
+    /** Starts a router in this JVM (tests, embedding); stop it with {@link #stop()}. */
+    public static RouterMain start(String... args) throws Exception {
+        return start(Map.of(), args);
+    }
+
+    /**
+     * Starts a router in this JVM with some configuration keys overridden (any key of
+     * config/application.properties, e.g. camel.component.llm.idle-timeout-ms).
+     */
+    public static RouterMain start(Map<String, String> config, String... args) throws Exception {
+        Settings settings = Settings.parse(args, Path.of("."));
+        RouterMain router = new RouterMain();
+        router.configure(settings);
+        config.forEach(router.main::addOverrideProperty);
+        router.main.start();
+        return router;
+    }
+
+    private void configure(Settings settings) throws Exception {
+        ModelCatalogue catalogue = settings.catalogue;
+        if (catalogue.isEmpty() && settings.demo) {
+            catalogue = startDemo();
+        }
+        String routesYaml = catalogue.isEmpty() ? null : RoutesYaml.of(catalogue);
+        main.setPropertyPlaceholderLocations(settings.propertiesLocation);
+        Properties overrides = new Properties();
+        overrides.putAll(settings.routerProperties);
+        overrides.put("camel.main.routes-include-pattern", settings.routesPattern);
+        overrides.put("camel.component.llm.max-failover-attempts",
+                settings.routerProperties.getOrDefault("router.max-instance-failover-reroute-attempts", "2"));
+        main.setOverrideProperties(overrides);
+        if (routesYaml != null) {
+            main.addMainListener(new MainListenerSupport() {
+                @Override
+                public void afterConfigure(BaseMainSupport base) {
+                    loadRoutes(base.getCamelContext(), routesYaml);
+                }
+            });
+        }
+    }
+
+    private static void loadRoutes(CamelContext context, String yaml) {
+        try {
+            PluginHelper.getRoutesLoader(context)
+                    .loadRoutes(ResourceHelper.fromString("static-models.camel.yaml", yaml));
+        } catch (Exception e) {
+            throw new IllegalStateException("the model routes made from the static configuration do not load: " + e.getMessage(), e);
+        }
+    }
+
+    /** Three fake backends: two serve demo-small (round robin), one demo-large, whose fallback is demo-small. */
+    private ModelCatalogue startDemo() {
+        demoVertx = Vertx.vertx();
+        List<String> urls = new ArrayList<>();
+        String[][] spec = {{"demo-backend-1", "demo-small"}, {"demo-backend-2", "demo-small"}, {"demo-backend-3", "demo-large"}};
+        for (String[] s : spec) {
+            FakeOpenAiBackend backend = new FakeOpenAiBackend(demoVertx, s[0], s[1]);
+            backend.chunks(8);
+            backend.chunkDelayMs(150);
+            backend.start(0);
+            demoBackends.add(backend);
+            urls.add(backend.url());
+        }
+        System.out.println("camel-llm-router: no backends configured; started demo backends " + urls
+                + " serving demo-small, demo-large and the alias demo");
+        return ModelCatalogue.fromStatic(String.join(",", urls), "demo-small,demo-small,demo-large", "demo:demo-small",
+                "chat,chat,chat", null, "demo-large:demo-small");
+    }
+
+    public CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    public void stop() {
+        try {
+            main.stop();
+        } finally {
+            stopDemo();
+        }
+    }
+
+    private void stopDemo() {
+        demoBackends.forEach(FakeOpenAiBackend::stop);
+        demoBackends.clear();
+        if (demoVertx != null) {
+            demoVertx.close();
+            demoVertx = null;
+        }
+    }
+
+    /** A bad command line or configuration: one line, exit code 2. */
+    public static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The effective configuration: config/application.properties overlaid with the flags, validated. */
+    public static final class Settings {
+        Map<String, String> routerProperties = new LinkedHashMap<>();
+        ModelCatalogue catalogue;
+        boolean demo;
+        String propertiesLocation;
+        String routesPattern;
+        String exitNow; // help, version or printed routes
+
+        public ModelCatalogue catalogue() {
+            return catalogue;
+        }
+
+        public static Settings parse(String[] args, Path workDir) throws UsageException {
+            RouterOptions options = new RouterOptions();
+            CommandLine cli = new CommandLine(options);
+            try {
+                cli.parseArgs(args);
+            } catch (CommandLine.ParameterException e) {
+                throw new UsageException(e.getMessage() + " (see --help)");
+            }
+            Settings s = new Settings();
+            if (cli.isUsageHelpRequested()) {
+                s.exitNow = cli.getUsageMessage();
+                return s;
+            }
+            if (cli.isVersionHelpRequested()) {
+                s.exitNow = "camel-llm-router " + version() + "\n";
+                return s;
+            }
+            Path config = workDir.resolve("config/application.properties");
+            Properties file = new Properties();
+            try (InputStream in = Files.exists(config) ? Files.newInputStream(config)
+                    : RouterMain.class.getResourceAsStream("/application.properties")) {
+                if (in != null) {
+                    file.load(in);
+                }
+            } catch (IOException e) {
+                throw new UsageException("cannot read " + config + ": " + e.getMessage());
+            }
+            s.propertiesLocation = Files.exists(config) ? "file:" + config.toAbsolutePath()
+                    : "classpath:application.properties;optional=true";
+            s.routesPattern = Files.isDirectory(workDir.resolve("routes"))
+                    ? "file:" + workDir.resolve("routes").toAbsolutePath() + "/*.camel.yaml"
+                    : "classpath:routes/*.camel.yaml";
+            for (String key : file.stringPropertyNames()) {
+                if (key.startsWith("router.")) {
+                    s.routerProperties.put(key, file.getProperty(key).trim());
+                }
+            }
+            Map<String, String> flags = options.asProperties();
+            s.routerProperties.putAll(flags);
+            s.validate(flags);
+            if (options.printRoutes) {
+                s.exitNow = s.catalogue.isEmpty() ? "# no static models configured\n" : RoutesYaml.of(s.catalogue);
+            }
+            return s;
+        }
+
+        private void validate(Map<String, String> flags) throws UsageException {
+            for (String key : NOT_SUPPORTED_YET) {
+                String v = routerProperties.get("router." + key);
+                if (v != null && !v.isBlank() && !"false".equalsIgnoreCase(v)) {
+                    throw new UsageException("--" + key + (flags.containsKey("router." + key) ? "" : " (router." + key + " in config)")
+                            + " is not supported yet");
+                }
+            }
+            String discovery = get("service-discovery", "static");
+            if ("k8s".equals(discovery)) {
+                throw new UsageException("--service-discovery k8s is not supported yet; use static");
+            }
+            if (!"static".equals(discovery)) {
+                throw new UsageException("--service-discovery must be static or k8s, got '" + discovery + "'");
+            }
+            String logic = get("routing-logic", "roundrobin");
+            if (Set.of("session", "prefixaware", "kvaware", "disaggregated_prefill", "least-loaded").contains(logic)) {
+                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin");
+            }
+            if (!"roundrobin".equals(logic)) {
+                throw new UsageException("--routing-logic must be roundrobin, got '" + logic + "'");
+            }
+            int port = intValue("port", get("port", "8001"), 1, 65535);
+            routerProperties.put("router.port", Integer.toString(port));
+            routerProperties.putIfAbsent("router.host", "0.0.0.0");
+            intValue("max-instance-failover-reroute-attempts", get("max-instance-failover-reroute-attempts", "2"), 0, 100);
+            String level = get("log-level", "info").toLowerCase();
+            if (!Set.of("debug", "info", "warning", "warn", "error", "critical", "trace").contains(level)) {
+                throw new UsageException("--log-level must be debug, info, warning, error or critical, got '" + level + "'");
+            }
+            LogLevels.apply(level);
+            try {
+                catalogue = ModelCatalogue.fromStatic(get("static-backends", null), get("static-models", null),
+                        get("static-aliases", null), get("static-model-types", null), get("static-backend-weights", null),
+                        get("static-fallback-models", null));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            String demoSetting = get("demo", "auto");
+            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty());
+        }
+
+        private String get(String key, String def) {
+            String v = routerProperties.get("router." + key);
+            return v == null || v.isBlank() ? def : v.trim();
+        }
+
+        private static int intValue(String flag, String value, int min, int max) throws UsageException {
+            try {
+                int v = Integer.parseInt(value.trim());
+                if (v < min || v > max) {
+                    throw new UsageException("--" + flag + " must be between " + min + " and " + max + ", got " + v);
+                }
+                return v;
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + flag + " must be a whole number, got '" + value + "'");
+            }
+        }
+    }
+
+    static String version() {
+        String v = RouterMain.class.getPackage().getImplementationVersion();
+        return v != null ? v : "0.1.0-SNAPSHOT";
+    }
+
+}

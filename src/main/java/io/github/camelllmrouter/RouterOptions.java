@@ -1,0 +1,179 @@
+package io.github.camelllmrouter;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The vLLM production-stack router's command line. Every option is also a key in config/application.properties
+ * ({@code --static-backends} is {@code router.static-backends}); an option given here wins over the file.
+ */
+@Command(name = "camel-llm-router", mixinStandardHelpOptions = false, sortOptions = false,
+         description = "OpenAI-compatible LLM request router built from Apache Camel routes.%n"
+                       + "Flags follow the vLLM production-stack router; each is also the config key router.<flag-name>.%n"
+                       + "Without backends it starts demo backends of its own so it answers out of the box.")
+public class RouterOptions {
+
+    @Option(names = "--help", usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--version", versionHelp = true, description = "Print the version and exit.")
+    boolean version;
+
+    @Option(names = "--host", description = "Address to listen on (default 0.0.0.0).")
+    String host;
+
+    @Option(names = "--port", description = "Port to listen on (default 8001).")
+    String port;
+
+    @Option(names = "--root-path", description = "Path prefix the router is served under (behind a proxy). Not supported yet.")
+    String rootPath;
+
+    @Option(names = "--service-discovery", description = "static (k8s is not supported yet).")
+    String serviceDiscovery;
+
+    @Option(names = "--k8s-service-discovery-type", description = "Not supported yet.")
+    String k8sServiceDiscoveryType;
+
+    @Option(names = "--static-backends", description = "Comma-separated backend URLs, e.g. http://10.0.0.1:8000,http://10.0.0.2:8000.")
+    String staticBackends;
+
+    @Option(names = "--static-models", description = "Comma-separated model served by each backend, aligned with --static-backends (use ; for several).")
+    String staticModels;
+
+    @Option(names = "--static-aliases", description = "Comma-separated alias:model pairs.")
+    String staticAliases;
+
+    @Option(names = "--static-model-types", description = "Comma-separated type of each backend's model: chat, completion, embeddings, rerank, score, ...")
+    String staticModelTypes;
+
+    @Option(names = "--static-model-labels", description = "Not supported yet.")
+    String staticModelLabels;
+
+    @Option(names = "--static-backend-weights", description = "Comma-separated weight of each backend in its model's split (default 1 each; 0 = standby).")
+    String staticBackendWeights;
+
+    @Option(names = "--static-fallback-models", description = "Comma-separated model:fallback pairs; a chain a:b,b:c is allowed, a cycle is refused.")
+    String staticFallbackModels;
+
+    @Option(names = "--max-instance-failover-reroute-attempts", description = "Other backends of the same model to try after a retryable failure (default 2).")
+    String maxInstanceFailoverRerouteAttempts;
+
+    @Option(names = "--static-backend-health-checks", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
+    String staticBackendHealthChecks;
+
+    @Option(names = "--static-backend-health-check-interval", description = "Not supported yet.")
+    String staticBackendHealthCheckInterval;
+
+    @Option(names = "--static-backend-health-check-timeout-seconds", description = "Not supported yet.")
+    String staticBackendHealthCheckTimeoutSeconds;
+
+    @Option(names = "--backend-health-check-timeout-seconds", description = "Not supported yet.")
+    String backendHealthCheckTimeoutSeconds;
+
+    @Option(names = "--k8s-port", description = "Not supported yet.")
+    String k8sPort;
+
+    @Option(names = "--k8s-namespace", description = "Not supported yet.")
+    String k8sNamespace;
+
+    @Option(names = "--k8s-label-selector", description = "Not supported yet.")
+    String k8sLabelSelector;
+
+    @Option(names = "--k8s-watcher-timeout-seconds", description = "Not supported yet.")
+    String k8sWatcherTimeoutSeconds;
+
+    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights). session, prefixaware: not supported yet.")
+    String routingLogic;
+
+    @Option(names = "--session-key", description = "Not supported yet.")
+    String sessionKey;
+
+    @Option(names = "--engine-stats-interval", description = "Not supported yet.")
+    String engineStatsInterval;
+
+    @Option(names = "--request-stats-window", description = "Not supported yet.")
+    String requestStatsWindow;
+
+    @Option(names = "--log-stats", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
+    String logStats;
+
+    @Option(names = "--log-stats-interval", description = "Not supported yet.")
+    String logStatsInterval;
+
+    @Option(names = "--dynamic-config-yaml", description = "Not supported yet.")
+    String dynamicConfigYaml;
+
+    @Option(names = "--dynamic-config-json", description = "Not supported yet.")
+    String dynamicConfigJson;
+
+    @Option(names = "--log-level", description = "debug, info, warning, error or critical (default info).")
+    String logLevel;
+
+    @Option(names = "--log-format", description = "Not supported yet.")
+    String logFormat;
+
+    @Option(names = "--otel-endpoint", description = "Not supported yet.")
+    String otelEndpoint;
+
+    @Option(names = "--otel-service-name", description = "Not supported yet.")
+    String otelServiceName;
+
+    @Option(names = "--otel-secure", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
+    String otelSecure;
+
+    @Option(names = "--prefix-min-match-length", description = "Not supported yet.")
+    String prefixMinMatchLength;
+
+    @Option(names = "--print-routes", description = "Print the model routes this configuration makes, as YAML for routes/, and exit.")
+    boolean printRoutes;
+
+    /** The options given on the command line, as config keys (router.<flag-name>). */
+    Map<String, String> asProperties() {
+        Map<String, String> p = new LinkedHashMap<>();
+        put(p, "host", host);
+        put(p, "port", port);
+        put(p, "root-path", rootPath);
+        put(p, "service-discovery", serviceDiscovery);
+        put(p, "k8s-service-discovery-type", k8sServiceDiscoveryType);
+        put(p, "static-backends", staticBackends);
+        put(p, "static-models", staticModels);
+        put(p, "static-aliases", staticAliases);
+        put(p, "static-model-types", staticModelTypes);
+        put(p, "static-model-labels", staticModelLabels);
+        put(p, "static-backend-weights", staticBackendWeights);
+        put(p, "static-fallback-models", staticFallbackModels);
+        put(p, "max-instance-failover-reroute-attempts", maxInstanceFailoverRerouteAttempts);
+        put(p, "static-backend-health-checks", staticBackendHealthChecks);
+        put(p, "static-backend-health-check-interval", staticBackendHealthCheckInterval);
+        put(p, "static-backend-health-check-timeout-seconds", staticBackendHealthCheckTimeoutSeconds);
+        put(p, "backend-health-check-timeout-seconds", backendHealthCheckTimeoutSeconds);
+        put(p, "k8s-port", k8sPort);
+        put(p, "k8s-namespace", k8sNamespace);
+        put(p, "k8s-label-selector", k8sLabelSelector);
+        put(p, "k8s-watcher-timeout-seconds", k8sWatcherTimeoutSeconds);
+        put(p, "routing-logic", routingLogic);
+        put(p, "session-key", sessionKey);
+        put(p, "engine-stats-interval", engineStatsInterval);
+        put(p, "request-stats-window", requestStatsWindow);
+        put(p, "log-stats", logStats);
+        put(p, "log-stats-interval", logStatsInterval);
+        put(p, "dynamic-config-yaml", dynamicConfigYaml);
+        put(p, "dynamic-config-json", dynamicConfigJson);
+        put(p, "log-level", logLevel);
+        put(p, "log-format", logFormat);
+        put(p, "otel-endpoint", otelEndpoint);
+        put(p, "otel-service-name", otelServiceName);
+        put(p, "otel-secure", otelSecure);
+        put(p, "prefix-min-match-length", prefixMinMatchLength);
+        return p;
+    }
+
+    private static void put(Map<String, String> p, String flag, String value) {
+        if (value != null) {
+            p.put("router." + flag, value);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.github.camelllmrouter.backend;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.github.camelllmrouter.http.LlmCall;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.AsyncProcessor;
+import org.apache.camel.Channel;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.processor.SendProcessor;
+import org.apache.camel.processor.loadbalancer.LoadBalancerSupport;
+import org.apache.camel.support.ExchangeHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The load balancer of a model route: a weighted split over the model's backends (smooth weighted round robin,
+ * as nginx does, so a 3:1 split is an exact, repeatable sequence) that skips ejected backends and fails over
+ * to another backend of the same model on a retryable failure, up to {@code rerouteAttempts} extra tries.
+ * Used from YAML as {@code loadBalance: { customLoadBalancer: { ref: "#class:...BackendBalancer" } }} over
+ * {@code to: llm:...?weight=N} steps. When no backend can take the request it fails, so the model's circuit
+ * breaker (and its fallback) sees one failure for the whole model, never one per bad backend.
+ */
+public class BackendBalancer extends LoadBalancerSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BackendBalancer.class);
+
+    private final Integer rerouteAttempts;
+    private volatile Target[] targets;
+    private final Object lock = new Object();
+
+    public BackendBalancer() {
+        this(null);
+    }
+
+    /** @param rerouteAttempts extra backends to try after the first fails (the vLLM router's failover reroutes) */
+    public BackendBalancer(Integer rerouteAttempts) {
+        this.rerouteAttempts = rerouteAttempts;
+    }
+
+    private Target[] targets() {
+        Target[] t = targets;
+        if (t == null) {
+            synchronized (lock) {
+                if (targets == null) {
+                    List<Target> list = new ArrayList<>();
+                    for (AsyncProcessor p : doGetProcessors()) {
+                        list.add(new Target(p, endpointOf(p)));
+                    }
+                    targets = list.toArray(new Target[0]);
+                }
+                t = targets;
+            }
+        }
+        return t;
+    }
+
+    private static LlmEndpoint endpointOf(Processor p) {
+        Processor current = p;
+        while (current instanceof Channel channel) {
+            current = channel.getNextProcessor();
+        }
+        if (current instanceof SendProcessor send && send.getEndpoint() instanceof LlmEndpoint e) {
+            return e;
+        }
+        throw new IllegalArgumentException("BackendBalancer balances llm: endpoints only, got " + current);
+    }
+
+    @Override
+    public boolean process(Exchange exchange, AsyncCallback callback) {
+        new Attempts(exchange, callback, targets()).next();
+        return false;
+    }
+
+    /** Smooth weighted round robin over the targets that are allowed and available. */
+    private Target pick(Target[] all, boolean[] tried) {
+        synchronized (lock) {
+            Target best = null;
+            int total = 0;
+            for (int i = 0; i < all.length; i++) {
+                Target t = all[i];
+                if (tried[i] || t.weight() == 0 || !t.state().available()) {
+                    continue;
+                }
+                t.current += t.weight();
+                total += t.weight();
+                if (best == null || t.current > best.current) {
+                    best = t;
+                }
+            }
+            if (best != null) {
+                best.current -= total;
+                return best;
+            }
+            // weight 0 marks a standby backend: used only when every weighted one is out
+            for (int i = 0; i < all.length; i++) {
+                if (!tried[i] && all[i].weight() == 0 && all[i].state().available()) {
+                    return all[i];
+                }
+            }
+            return null;
+        }
+    }
+
+    private int maxReroutes(LlmEndpoint any) {
+        return rerouteAttempts != null ? rerouteAttempts : any.getComponent().getMaxFailoverAttempts();
+    }
+
+    private final class Attempts {
+        final Exchange exchange;
+        final AsyncCallback callback;
+        final Target[] all;
+        final boolean[] tried;
+        int reroutes;
+        BackendException last;
+
+        Attempts(Exchange exchange, AsyncCallback callback, Target[] all) {
+            this.exchange = exchange;
+            this.callback = callback;
+            this.all = all;
+            this.tried = new boolean[all.length];
+        }
+
+        void next() {
+            Target target = pick(all, tried);
+            if (target == null) {
+                exchange.setException(last != null ? last : unavailable());
+                callback.done(false);
+                return;
+            }
+            tried[indexOf(target)] = true;
+            Exchange copy = ExchangeHelper.createCopy(exchange, true);
+            BackendState state = target.state();
+            state.begin();
+            target.processor.process(copy, doneSync -> {
+                state.end();
+                onDone(target, copy);
+            });
+        }
+
+        void onDone(Target target, Exchange copy) {
+            Throwable error = copy.getException();
+            if (error == null) {
+                target.state().success();
+                ExchangeHelper.copyResults(exchange, copy);
+                callback.done(false);
+                return;
+            }
+            if (!(error instanceof BackendException failure)) {
+                exchange.setException(error);
+                callback.done(false);
+                return;
+            }
+            last = failure;
+            LlmCall call = LlmCall.of(exchange);
+            boolean ejected = target.state().failure(failure.reason(), failure.retryAfterSeconds());
+            if (call != null) {
+                call.trail("backend " + failure.backend() + " failed: " + failure.reason());
+                if (failure.retryAfterSeconds() != null) {
+                    call.retryAfterSeconds(failure.retryAfterSeconds());
+                }
+            }
+            if (ejected) {
+                LOG.warn("ejected backend {} after {}", failure.backend(), failure.reason());
+            }
+            if (reroutes < maxReroutes(target.endpoint)) {
+                reroutes++;
+                LOG.info("failover model={} from={} reason={}", call != null ? call.request().model() : "?",
+                        failure.backend(), failure.reason());
+                next();
+            } else {
+                exchange.setException(failure);
+                callback.done(false);
+            }
+        }
+
+        private int indexOf(Target t) {
+            for (int i = 0; i < all.length; i++) {
+                if (all[i] == t) {
+                    return i;
+                }
+            }
+            throw new IllegalStateException();
+        }
+
+        private BackendException unavailable() {
+            return new BackendException(null, "no_backend_available", 0, null, null, null,
+                    "every backend of this model is out of rotation");
+        }
+    }
+
+    private static final class Target {
+        final AsyncProcessor processor;
+        final LlmEndpoint endpoint;
+        int current; // smooth weighted round robin state, guarded by lock
+
+        Target(AsyncProcessor processor, LlmEndpoint endpoint) {
+            this.processor = processor;
+            this.endpoint = endpoint;
+        }
+
+        int weight() {
+            return endpoint.getWeight();
+        }
+
+        BackendState state() {
+            return endpoint.state();
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package io.github.camelllmrouter.backend;
+
+import java.net.ConnectException;
+import java.net.URI;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * Calls model servers with Vert.x's non-blocking HTTP client. A call completes when the backend's headers
+ * arrive: with the whole body for plain answers, or with the paused live response for event streams, so
+ * nothing buffers a stream and no thread waits on an open one.
+ */
+public final class BackendClient implements AutoCloseable {
+
+    /** Hop-by-hop headers (RFC 9110 7.6.1) and those the client recomputes: never forwarded either way. */
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
+            "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
+            "content-length", "accept-encoding", "expect");
+
+    private final Vertx vertx;
+    private final HttpClient http;
+    private final long firstByteTimeoutMs;
+    private final long totalTimeoutMs;
+    private final IntPredicate retryableStatus;
+
+    public BackendClient(BackendClientOptions options) {
+        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops())
+                .setPreferNativeTransport(false));
+        HttpClientOptions http = new HttpClientOptions()
+                .setConnectTimeout((int) options.connectTimeoutMs())
+                .setKeepAlive(true)
+                .setTcpNoDelay(true)
+                .setDecompressionSupported(false)
+                .setMaxInitialLineLength(16 * 1024)
+                .setMaxHeaderSize(64 * 1024);
+        PoolOptions pool = new PoolOptions().setHttp1MaxSize(options.maxConnectionsPerBackend()).setMaxWaitQueueSize(-1);
+        this.http = vertx.createHttpClient(http, pool);
+        this.firstByteTimeoutMs = options.firstByteTimeoutMs();
+        this.totalTimeoutMs = options.totalTimeoutMs();
+        this.retryableStatus = StatusCodes.parse(options.retryableStatusCodes());
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    public boolean isRetryable(int status) {
+        return retryableStatus.test(status);
+    }
+
+    /**
+     * Sends one request. The future fails with a {@link BackendException} for every retryable failure; any other
+     * answer, 4xx included, completes it and goes back to the client as the backend sent it.
+     */
+    public CompletableFuture<BackendResponse> call(URI base, String backend, String path, HttpHeaders clientHeaders,
+                                                   byte[] body) {
+        CompletableFuture<BackendResponse> result = new CompletableFuture<>();
+        RequestOptions ro = new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setHost(base.getHost())
+                .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
+                .setSsl("https".equals(base.getScheme()))
+                .setURI(joinPath(base.getRawPath(), path));
+        if (clientHeaders != null) {
+            for (var h : clientHeaders) {
+                if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                    ro.addHeader(h.getKey(), h.getValue());
+                }
+            }
+        }
+        ro.putHeader("content-type", "application/json");
+        http.request(ro).onComplete(ar -> {
+            if (ar.failed()) {
+                result.completeExceptionally(transportFailure(backend, ar.cause(), false));
+                return;
+            }
+            HttpClientRequest req = ar.result();
+            long timer = vertx.setTimer(firstByteTimeoutMs, id -> {
+                if (!result.isDone()) {
+                    result.completeExceptionally(new BackendException(backend, "timeout", 0, null, null, null,
+                            "no response from " + backend + " within " + firstByteTimeoutMs + " ms"));
+                    req.reset(); // closes the connection: the backend sees the client go away and stops working
+                }
+            });
+            req.send(Buffer.buffer(body)).onComplete(rr -> {
+                vertx.cancelTimer(timer);
+                if (rr.failed()) {
+                    result.completeExceptionally(transportFailure(backend, rr.cause(), true));
+                } else {
+                    onResponse(backend, req, rr.result(), result);
+                }
+            });
+        });
+        return result;
+    }
+
+    private void onResponse(String backend, HttpClientRequest req, HttpClientResponse resp,
+                            CompletableFuture<BackendResponse> result) {
+        if (result.isDone()) { // the first-byte timer won the race
+            req.reset();
+            return;
+        }
+        int status = resp.statusCode();
+        String contentType = resp.getHeader("content-type");
+        boolean eventStream = status < 300 && contentType != null
+                && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
+        if (eventStream) {
+            resp.pause();
+            result.complete(new BackendResponse(backend, status, resp.headers(), null, resp, this));
+            return;
+        }
+        long timer = vertx.setTimer(totalTimeoutMs, id -> {
+            if (!result.isDone()) {
+                result.completeExceptionally(new BackendException(backend, "timeout", 0, null, null, null,
+                        backend + " did not finish its answer within " + totalTimeoutMs + " ms"));
+                req.reset();
+            }
+        });
+        resp.body().onComplete(br -> {
+            vertx.cancelTimer(timer);
+            if (result.isDone()) {
+                return;
+            }
+            if (br.failed()) {
+                result.completeExceptionally(transportFailure(backend, br.cause(), true));
+                return;
+            }
+            byte[] bytes = br.result().getBytes();
+            if (retryableStatus.test(status)) {
+                result.completeExceptionally(new BackendException(backend, "status_" + status, status, bytes,
+                        contentType, retryAfter(resp.getHeader("retry-after")),
+                        backend + " answered " + status));
+            } else {
+                result.complete(new BackendResponse(backend, status, resp.headers(), bytes, null, this));
+            }
+        });
+    }
+
+    private static BackendException transportFailure(String backend, Throwable cause, boolean connected) {
+        String reason = cause instanceof ConnectException || !connected ? "connect_error" : "connection_closed";
+        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+            reason = "connect_timeout";
+        }
+        return new BackendException(backend, reason, 0, null, null, null,
+                backend + ": " + (cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName()));
+    }
+
+    /** Retry-After as seconds: delta-seconds or an HTTP date. */
+    static Long retryAfter(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Math.max(0, Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            try {
+                ZonedDateTime at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME);
+                return Math.max(0, TimeUnit.MILLISECONDS.toSeconds(at.toInstant().toEpochMilli() - System.currentTimeMillis()));
+            } catch (RuntimeException ignored) {
+                return null;
+            }
+        }
+    }
+
+    public static boolean isHopByHop(String header) {
+        return HOP_BY_HOP.contains(header.toLowerCase(Locale.ROOT));
+    }
+
+    private static String joinPath(String basePath, String path) {
+        if (basePath == null || basePath.isEmpty() || "/".equals(basePath)) {
+            return path;
+        }
+        String b = basePath.endsWith("/") ? basePath.substring(0, basePath.length() - 1) : basePath;
+        // a base URL that already ends in /v1 (as OpenAI clients are configured) is not given a second /v1
+        if (b.endsWith("/v1") && path.startsWith("/v1/")) {
+            return b + path.substring(3);
+        }
+        return b + path;
+    }
+
+    @Override
+    public void close() {
+        http.close();
+        vertx.close();
+    }
+}

@@ -1,0 +1,107 @@
+package io.github.camelllmrouter.backend;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the router knows of one backend: requests in flight, and passive outlier detection in the manner of
+ * Envoy's: after {@code consecutiveFailures} failed calls in a row the backend is ejected for a base time that
+ * grows with each ejection (capped), or at least for as long as its Retry-After asked.
+ */
+public final class BackendState {
+
+    private final String id;
+    private final OutlierPolicy policy;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private int consecutiveFailures;
+    private int ejections;
+    private long ejectedUntilNanos;
+    private String lastError;
+
+    public BackendState(String id, OutlierPolicy policy) {
+        this.id = id;
+        this.policy = policy;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    public void begin() {
+        inFlight.incrementAndGet();
+        requests.incrementAndGet();
+    }
+
+    public void end() {
+        inFlight.decrementAndGet();
+    }
+
+    public synchronized boolean available() {
+        return System.nanoTime() - ejectedUntilNanos >= 0 || ejectedUntilNanos == 0;
+    }
+
+    public synchronized void success() {
+        consecutiveFailures = 0;
+        if (ejectedUntilNanos != 0 && System.nanoTime() - ejectedUntilNanos >= 0) {
+            ejectedUntilNanos = 0; // back in rotation: the trial request after the ejection went through
+        }
+    }
+
+    /** Records a failed call; returns true when this failure ejected the backend. */
+    public synchronized boolean failure(String reason, Long retryAfterSeconds) {
+        failures.incrementAndGet();
+        lastError = reason;
+        consecutiveFailures++;
+        long now = System.nanoTime();
+        long outForMs = 0;
+        if (consecutiveFailures >= policy.consecutiveFailures()) {
+            ejections++;
+            outForMs = Math.min(policy.baseEjectionMs() * ejections, policy.maxEjectionMs());
+            consecutiveFailures = 0;
+        }
+        if (retryAfterSeconds != null) {
+            outForMs = Math.max(outForMs, TimeUnit.SECONDS.toMillis(retryAfterSeconds));
+        }
+        if (outForMs > 0) {
+            long until = now + TimeUnit.MILLISECONDS.toNanos(outForMs);
+            if (ejectedUntilNanos == 0 || until - ejectedUntilNanos > 0) {
+                ejectedUntilNanos = until;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** For /health. */
+    public synchronized Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("url", id);
+        long now = System.nanoTime();
+        boolean out = ejectedUntilNanos != 0 && ejectedUntilNanos - now > 0;
+        m.put("status", out ? "ejected" : "healthy");
+        if (out) {
+            m.put("ejected_for_ms", TimeUnit.NANOSECONDS.toMillis(ejectedUntilNanos - now));
+        }
+        m.put("in_flight", inFlight.get());
+        m.put("requests", requests.get());
+        m.put("failures", failures.get());
+        m.put("ejections", ejections);
+        if (lastError != null) {
+            m.put("last_error", lastError);
+        }
+        return m;
+    }
+
+    /** Envoy-style outlier detection settings. */
+    public record OutlierPolicy(int consecutiveFailures, long baseEjectionMs, long maxEjectionMs) {
+    }
+}

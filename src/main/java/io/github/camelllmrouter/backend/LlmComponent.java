@@ -1,0 +1,160 @@
+package io.github.camelllmrouter.backend;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultComponent;
+
+/**
+ * The {@code llm:} component: {@code to: llm:http://host:8000?weight=3} is one model server behind a
+ * {@code loadBalance}. Options here are the defaults for every backend ({@code camel.component.llm.*}).
+ */
+public class LlmComponent extends DefaultComponent {
+
+    private long connectTimeoutMs = 2000;
+    private long firstByteTimeoutMs = 60000;
+    private long idleTimeoutMs = 30000;
+    private long totalTimeoutMs = 600000;
+    private int maxConnectionsPerBackend = 2000;
+    private int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private String retryableStatusCodes = "429,5xx";
+    private int maxFailoverAttempts = 2;
+    private int ejectConsecutiveFailures = 3;
+    private long ejectBaseMs = 10000;
+    private long ejectMaxMs = 300000;
+
+    private volatile BackendClient client;
+    private final Map<String, BackendState> states = new ConcurrentHashMap<>();
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        LlmEndpoint endpoint = new LlmEndpoint(uri, this, remaining);
+        setProperties(endpoint, parameters);
+        return endpoint;
+    }
+
+    public BackendClient client() {
+        BackendClient c = client;
+        if (c == null) {
+            synchronized (this) {
+                if (client == null) {
+                    client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
+                            idleTimeoutMs, totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
+                }
+                c = client;
+            }
+        }
+        return c;
+    }
+
+    /** One state per backend URL, shared by every model that uses that server. */
+    public BackendState state(String backendId) {
+        return states.computeIfAbsent(backendId, id -> new BackendState(id,
+                new BackendState.OutlierPolicy(ejectConsecutiveFailures, ejectBaseMs, ejectMaxMs)));
+    }
+
+    public Collection<BackendState> states() {
+        return states.values();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        super.doStop();
+        BackendClient c = client;
+        client = null;
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    public long getConnectTimeoutMs() {
+        return connectTimeoutMs;
+    }
+
+    public void setConnectTimeoutMs(long connectTimeoutMs) {
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    public long getFirstByteTimeoutMs() {
+        return firstByteTimeoutMs;
+    }
+
+    public void setFirstByteTimeoutMs(long firstByteTimeoutMs) {
+        this.firstByteTimeoutMs = firstByteTimeoutMs;
+    }
+
+    public long getIdleTimeoutMs() {
+        return idleTimeoutMs;
+    }
+
+    public void setIdleTimeoutMs(long idleTimeoutMs) {
+        this.idleTimeoutMs = idleTimeoutMs;
+    }
+
+    public long getTotalTimeoutMs() {
+        return totalTimeoutMs;
+    }
+
+    public void setTotalTimeoutMs(long totalTimeoutMs) {
+        this.totalTimeoutMs = totalTimeoutMs;
+    }
+
+    public int getMaxConnectionsPerBackend() {
+        return maxConnectionsPerBackend;
+    }
+
+    public void setMaxConnectionsPerBackend(int maxConnectionsPerBackend) {
+        this.maxConnectionsPerBackend = maxConnectionsPerBackend;
+    }
+
+    public int getEventLoops() {
+        return eventLoops;
+    }
+
+    public void setEventLoops(int eventLoops) {
+        this.eventLoops = eventLoops;
+    }
+
+    public String getRetryableStatusCodes() {
+        return retryableStatusCodes;
+    }
+
+    public void setRetryableStatusCodes(String retryableStatusCodes) {
+        StatusCodes.parse(retryableStatusCodes); // fail at startup, not at the first error
+        this.retryableStatusCodes = retryableStatusCodes;
+    }
+
+    public int getMaxFailoverAttempts() {
+        return maxFailoverAttempts;
+    }
+
+    public void setMaxFailoverAttempts(int maxFailoverAttempts) {
+        this.maxFailoverAttempts = maxFailoverAttempts;
+    }
+
+    public int getEjectConsecutiveFailures() {
+        return ejectConsecutiveFailures;
+    }
+
+    public void setEjectConsecutiveFailures(int ejectConsecutiveFailures) {
+        this.ejectConsecutiveFailures = ejectConsecutiveFailures;
+    }
+
+    public long getEjectBaseMs() {
+        return ejectBaseMs;
+    }
+
+    public void setEjectBaseMs(long ejectBaseMs) {
+        this.ejectBaseMs = ejectBaseMs;
+    }
+
+    public long getEjectMaxMs() {
+        return ejectMaxMs;
+    }
+
+    public void setEjectMaxMs(long ejectMaxMs) {
+        this.ejectMaxMs = ejectMaxMs;
+    }
+}

@@ -1,0 +1,65 @@
+package io.github.camelllmrouter.backend;
+
+import java.net.URI;
+
+import org.apache.camel.Consumer;
+import org.apache.camel.Processor;
+import org.apache.camel.Producer;
+import org.apache.camel.support.DefaultEndpoint;
+
+/** One model server: {@code llm:http://host:port[/base]?weight=N}. */
+public class LlmEndpoint extends DefaultEndpoint {
+
+    private final URI base;
+    private final String backendId;
+    private int weight = 1;
+
+    LlmEndpoint(String uri, LlmComponent component, String remaining) {
+        super(uri, component);
+        String url = remaining.endsWith("/") ? remaining.substring(0, remaining.length() - 1) : remaining;
+        this.base = URI.create(url);
+        if (base.getHost() == null || !("http".equals(base.getScheme()) || "https".equals(base.getScheme()))) {
+            throw new IllegalArgumentException("llm: needs an http(s) URL like llm:http://127.0.0.1:8000, got '" + remaining + "'");
+        }
+        this.backendId = url;
+    }
+
+    @Override
+    public LlmComponent getComponent() {
+        return (LlmComponent) super.getComponent();
+    }
+
+    @Override
+    public Producer createProducer() {
+        return new LlmProducer(this);
+    }
+
+    @Override
+    public Consumer createConsumer(Processor processor) {
+        throw new UnsupportedOperationException("llm: is a producer only");
+    }
+
+    public URI base() {
+        return base;
+    }
+
+    public String backendId() {
+        return backendId;
+    }
+
+    public BackendState state() {
+        return getComponent().state(backendId);
+    }
+
+    public int getWeight() {
+        return weight;
+    }
+
+    /** Share of this backend in its model's weighted split (0 = only used when the others are out). */
+    public void setWeight(int weight) {
+        if (weight < 0) {
+            throw new IllegalArgumentException("weight must be >= 0, got " + weight);
+        }
+        this.weight = weight;
+    }
+}

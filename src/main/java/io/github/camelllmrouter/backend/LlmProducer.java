@@ -1,0 +1,43 @@
+package io.github.camelllmrouter.backend;
+
+import java.util.concurrent.CompletionException;
+
+import io.github.camelllmrouter.http.LlmCall;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.DefaultAsyncProducer;
+
+/** Sends the exchange's {@link LlmCall} to one backend without blocking; the answer becomes the body. */
+class LlmProducer extends DefaultAsyncProducer {
+
+    private final LlmEndpoint endpoint;
+
+    LlmProducer(LlmEndpoint endpoint) {
+        super(endpoint);
+        this.endpoint = endpoint;
+    }
+
+    @Override
+    public boolean process(Exchange exchange, AsyncCallback callback) {
+        LlmCall call = LlmCall.of(exchange);
+        if (call == null || call.request() == null) {
+            exchange.setException(new IllegalStateException("llm: needs a parsed request (exchange property llmCall)"));
+            callback.done(true);
+            return true;
+        }
+        call.nextAttempt();
+        String model = call.request().model();
+        endpoint.getComponent().client()
+                .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body())
+                .whenComplete((response, error) -> {
+                    if (error != null) {
+                        exchange.setException(error instanceof CompletionException ? error.getCause() : error);
+                    } else {
+                        call.served(endpoint.backendId(), model);
+                        exchange.getMessage().setBody(response);
+                    }
+                    callback.done(false);
+                });
+        return false;
+    }
+}

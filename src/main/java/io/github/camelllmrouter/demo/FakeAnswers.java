@@ -1,0 +1,164 @@
+package io.github.camelllmrouter.demo;
+
+import java.io.IOException;
+import java.util.List;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+
+/**
+ * The JSON and text bodies {@link FakeOpenAiBackend} answers with. They are assembled as strings rather than
+ * through an object mapper because the fake is the baseline of the router's benchmark and must cost next to
+ * nothing per request.
+ */
+final class FakeAnswers {
+
+    static final String USAGE = "{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}";
+    static final String DONE = "data: [DONE]\n\n";
+
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private FakeAnswers() {
+    }
+
+    /** What the fake needs from a request body; a body that is not a JSON object yields {@link #NONE}. */
+    record Parsed(String model, boolean stream, boolean includeUsage) {
+        static final Parsed NONE = new Parsed(null, false, false);
+    }
+
+    /** Reads only the top-level fields it needs and skips the rest, so long prompts are never materialised. */
+    static Parsed parse(String body) {
+        if (body.isEmpty()) {
+            return Parsed.NONE;
+        }
+        String model = null;
+        boolean stream = false;
+        boolean includeUsage = false;
+        try (JsonParser p = JSON.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return Parsed.NONE;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (field) {
+                    case "model" -> model = value == JsonToken.VALUE_STRING ? p.getText() : null;
+                    case "stream" -> stream = value == JsonToken.VALUE_TRUE;
+                    case "stream_options" -> includeUsage = includeUsage(p, value);
+                    default -> { }
+                }
+                p.skipChildren(); // no-op unless the value is an object or array nobody read
+            }
+        } catch (IOException malformed) {
+            // keep whatever was read before the damage: a truncated body still says which model it wanted
+        }
+        return new Parsed(model, stream, includeUsage);
+    }
+
+    private static boolean includeUsage(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            return false;
+        }
+        boolean include = false;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            if ("include_usage".equals(field)) {
+                include = v == JsonToken.VALUE_TRUE;
+            }
+            p.skipChildren();
+        }
+        return include;
+    }
+
+    /** A JSON string literal, quotes included, or {@code null}. */
+    static String quote(String s) {
+        if (s == null) {
+            return "null";
+        }
+        return new StringBuilder(s.length() + 2).append('"').append(JsonStringEncoder.getInstance().quoteAsString(s))
+                .append('"').toString();
+    }
+
+    static String chatCompletion(long id, long created, String quotedModel, String quotedContent) {
+        return "{\"id\":\"chatcmpl-" + id + "\",\"object\":\"chat.completion\",\"created\":" + created
+                + ",\"model\":" + quotedModel
+                + ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + quotedContent
+                + "},\"finish_reason\":\"stop\"}],\"usage\":" + USAGE + "}";
+    }
+
+    static String textCompletion(long id, long created, String quotedModel, String quotedContent) {
+        return "{\"id\":\"cmpl-" + id + "\",\"object\":\"text_completion\",\"created\":" + created
+                + ",\"model\":" + quotedModel
+                + ",\"choices\":[{\"index\":0,\"text\":" + quotedContent
+                + ",\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":" + USAGE + "}";
+    }
+
+    static String embeddings(String quotedModel) {
+        return "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.1,0.2,0.3]}]"
+                + ",\"model\":" + quotedModel + ",\"usage\":{\"prompt_tokens\":5,\"total_tokens\":5}}";
+    }
+
+    /** The part every event of one stream shares, up to and including the opening of its choices array. */
+    static String streamPrefix(boolean chat, long id, long created, String quotedModel) {
+        return "data: {\"id\":\"" + (chat ? "chatcmpl-" : "cmpl-") + id + "\",\"object\":\""
+                + (chat ? "chat.completion.chunk" : "text_completion") + "\",\"created\":" + created
+                + ",\"model\":" + quotedModel + ",\"choices\":[";
+    }
+
+    /** Token {@code i} of {@code n}; the last one carries the finish reason, as OpenAI's streams do. */
+    static String streamChunk(String prefix, boolean chat, int i, int n) {
+        String finish = i == n - 1 ? "\"stop\"" : "null";
+        if (chat) {
+            // the first delta names the role, like OpenAI's; clients that only concatenate content don't care
+            String role = i == 0 ? "\"role\":\"assistant\"," : "";
+            return prefix + "{\"index\":0,\"delta\":{" + role + "\"content\":\"tok" + i + " \"},\"finish_reason\":"
+                    + finish + "}]}\n\n";
+        }
+        return prefix + "{\"index\":0,\"text\":\"tok" + i + " \",\"logprobs\":null,\"finish_reason\":" + finish
+                + "}]}\n\n";
+    }
+
+    static String streamUsage(String prefix, int completionTokens) {
+        return prefix + "],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":" + completionTokens
+                + ",\"total_tokens\":" + (5 + completionTokens) + "}}\n\n";
+    }
+
+    static String models(List<String> models, long created, String quotedOwner) {
+        StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
+        for (int i = 0; i < models.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            sb.append("{\"id\":").append(quote(models.get(i))).append(",\"object\":\"model\",\"created\":")
+                    .append(created).append(",\"owned_by\":").append(quotedOwner).append('}');
+        }
+        return sb.append("]}").toString();
+    }
+
+    static String metrics(List<String> models, int running) {
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("# HELP vllm:num_requests_running Number of requests currently running.\n")
+                .append("# TYPE vllm:num_requests_running gauge\n");
+        for (String m : models) {
+            sb.append("vllm:num_requests_running{model_name=\"").append(labelValue(m)).append("\"} ")
+                    .append(running).append(".0\n");
+        }
+        sb.append("# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n")
+                .append("# TYPE vllm:num_requests_waiting gauge\n");
+        for (String m : models) {
+            sb.append("vllm:num_requests_waiting{model_name=\"").append(labelValue(m)).append("\"} 0.0\n");
+        }
+        return sb.toString();
+    }
+
+    static String error(int status, String type, String message) {
+        return "{\"error\":{\"message\":" + quote(message) + ",\"type\":\"" + type + "\",\"code\":" + status + "}}";
+    }
+
+    private static String labelValue(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+}

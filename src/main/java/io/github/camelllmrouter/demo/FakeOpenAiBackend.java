@@ -1,0 +1,629 @@
+package io.github.camelllmrouter.demo;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.github.camelllmrouter.demo.FakeAnswers.Parsed;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * A fake OpenAI-compatible model server for the demo mode, the tests and the benchmark: fixed answers, SSE
+ * streams paced by timers, scripted faults, and a record of every request it received.
+ *
+ * <p>Everything runs on Vert.x event loops and nothing ever blocks there, except {@link #start(int)} and
+ * {@link #stop()}, which wait for the listener and must be called from an ordinary thread. The behaviour knobs may
+ * be turned from any thread at any time; each request reads them once, when it is answered.
+ */
+public final class FakeOpenAiBackend {
+
+    public enum Fault { NONE, STATUS, HANG, DROP, CUT, STALL }
+
+    /** One request as it arrived; {@code headers} is a copy, {@code model} is null when the body names none. */
+    public record Received(String method, String path, MultiMap headers, String body, String model) {
+    }
+
+    private static final String HOST = "127.0.0.1";
+    private static final int DEFAULT_CHUNKS = 5;
+    private static final int DEFAULT_MAX_RECORDS = 10_000;
+    private static final long AWAIT_SECONDS = 30;
+    private static final AtomicInteger SHARED_PORT_KEYS = new AtomicInteger();
+
+    private static final CharSequence SERVED_BY = HttpHeaders.createOptimized("x-served-by");
+    private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
+    private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
+    private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+    private static final CharSequence PROMETHEUS_TEXT =
+            HttpHeaders.createOptimized("text/plain; version=0.0.4; charset=utf-8");
+    private static final String HEALTH_OK = "{\"status\":\"ok\"}";
+    private static final String HEALTH_FAILING = "{\"status\":\"unavailable\"}";
+
+    private enum Endpoint {
+        CHAT, COMPLETIONS, EMBEDDINGS, MODELS, HEALTH, METRICS, NOT_FOUND;
+
+        boolean isModel() {
+            return this == CHAT || this == COMPLETIONS || this == EMBEDDINGS;
+        }
+    }
+
+    /** The fault to apply and how many more requests it applies to ({@code remaining < 0}: no limit). */
+    private record FaultPlan(Fault fault, int status, String body, Map<String, String> headers, int afterChunks,
+                             int remaining) {
+        static final FaultPlan HEALTHY = new FaultPlan(Fault.NONE, 0, null, Map.of(), 0, -1);
+
+        FaultPlan withRemaining(int n) {
+            return new FaultPlan(fault, status, body, headers, afterChunks, n);
+        }
+
+        boolean failsHealthChecks() {
+            return fault == Fault.DROP || fault == Fault.HANG || (fault == Fault.STATUS && status >= 500);
+        }
+    }
+
+    private final Vertx vertx;
+    private final String name;
+    private final List<String> servedModels;
+    private final String quotedName;
+    private final String quotedHello;
+    private final String defaultModel;
+    private final String modelsJson;
+
+    private volatile int chunks = DEFAULT_CHUNKS;
+    private volatile long chunkDelayMs;
+    private volatile long headersDelayMs;
+    private volatile int maxRecords = DEFAULT_MAX_RECORDS;
+    private volatile int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private final AtomicReference<FaultPlan> faultPlan = new AtomicReference<>(FaultPlan.HEALTHY);
+
+    private final ArrayDeque<Received> records = new ArrayDeque<>(); // guarded by itself
+    private final AtomicInteger count = new AtomicInteger();
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger clientDisconnects = new AtomicInteger();
+    private final AtomicLong ids = new AtomicLong();
+
+    private final int sharedRandomPortKey = -1 - SHARED_PORT_KEYS.getAndIncrement() % 60_000;
+    private String deployment; // guarded by this
+    private volatile int port = -1;
+
+    public FakeOpenAiBackend(Vertx vertx, String name, String... servedModels) {
+        this.vertx = vertx;
+        this.name = name;
+        this.servedModels = List.of(servedModels);
+        this.quotedName = FakeAnswers.quote(name);
+        this.quotedHello = FakeAnswers.quote("Hello from " + name);
+        this.defaultModel = servedModels.length > 0 ? servedModels[0] : null;
+        this.modelsJson = FakeAnswers.models(this.servedModels, System.currentTimeMillis() / 1000, quotedName);
+    }
+
+    // ---------------------------------------------------------------------------------------------- lifecycle
+
+    /**
+     * Listens on 127.0.0.1 ({@code port} 0: any free port) and returns once it accepts connections. The listener
+     * is deployed {@link #instances(int)} times on the same port so connections spread over several event loops.
+     */
+    public synchronized int start(int port) {
+        requireOffEventLoop("start");
+        if (deployment != null) {
+            throw new IllegalStateException("fake backend " + name + " is already listening on " + url());
+        }
+        // Vert.x gives every server asking for port 0 a port of its own, but lets servers asking for the same
+        // negative port share one random port: the key must be unique per backend, or two would share a port
+        int listenPort = port != 0 ? port : sharedRandomPortKey;
+        AtomicInteger bound = new AtomicInteger();
+        deployment = await(vertx.deployVerticle(() -> new Listener(listenPort, bound),
+                new DeploymentOptions().setInstances(instances)));
+        this.port = bound.get();
+        return this.port;
+    }
+
+    /** Closes the listener and every open connection; hung and stalled requests end there. */
+    public synchronized void stop() {
+        if (deployment == null) {
+            return;
+        }
+        Future<Void> closed = vertx.undeploy(deployment);
+        deployment = null;
+        if (!Context.isOnEventLoopThread()) {
+            await(closed);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The port of the last {@link #start(int)}, -1 before that. */
+    public int port() {
+        return port;
+    }
+
+    public String url() {
+        if (port < 0) {
+            throw new IllegalStateException("fake backend " + name + " was never started");
+        }
+        return "http://" + HOST + ":" + port;
+    }
+
+    public List<String> servedModels() {
+        return servedModels;
+    }
+
+    // ------------------------------------------------------------------------------------------- behaviour
+
+    /** SSE content events per streamed answer (default 5). */
+    public FakeOpenAiBackend chunks(int chunks) {
+        if (chunks < 0) {
+            throw new IllegalArgumentException("chunks < 0");
+        }
+        this.chunks = chunks;
+        return this;
+    }
+
+    /** Pause between two stream events (default 0: all written at once). */
+    public FakeOpenAiBackend chunkDelayMs(long ms) {
+        this.chunkDelayMs = requireNonNegative(ms);
+        return this;
+    }
+
+    /** Pause between reading a model request and acting on it, faults included (default 0). */
+    public FakeOpenAiBackend headersDelayMs(long ms) {
+        this.headersDelayMs = requireNonNegative(ms);
+        return this;
+    }
+
+    /** Answer the model endpoints with this status, body (null: an OpenAI-style error) and extra headers. */
+    public FakeOpenAiBackend failWithStatus(int status, String body, Map<String, String> headers) {
+        Map<String, String> h = headers == null ? Map.of() : Map.copyOf(headers);
+        return setFault(new FaultPlan(Fault.STATUS, status, body, h, 0, -1));
+    }
+
+    public FakeOpenAiBackend failWithStatus(int status) {
+        return failWithStatus(status, null, null);
+    }
+
+    /** Read the request, then never answer; the connection stays open until the client gives up. */
+    public FakeOpenAiBackend hang() {
+        return setFault(new FaultPlan(Fault.HANG, 0, null, Map.of(), 0, -1));
+    }
+
+    /** Read the request, then close the connection without a response. */
+    public FakeOpenAiBackend drop() {
+        return setFault(new FaultPlan(Fault.DROP, 0, null, Map.of(), 0, -1));
+    }
+
+    /**
+     * Send this many stream events, then close the connection: no {@code [DONE]}, no chunked terminator. A plain
+     * answer is cut after half its declared body instead.
+     */
+    public FakeOpenAiBackend cutAfter(int chunks) {
+        return setFault(new FaultPlan(Fault.CUT, 0, null, Map.of(), requireNonNegative(chunks), -1));
+    }
+
+    /** Send this many stream events, then go silent with the connection open (a plain answer: half its body). */
+    public FakeOpenAiBackend stallAfter(int chunks) {
+        return setFault(new FaultPlan(Fault.STALL, 0, null, Map.of(), requireNonNegative(chunks), -1));
+    }
+
+    /** Apply the configured fault (set before or after this call) to the next {@code n} model requests only. */
+    public FakeOpenAiBackend failTimes(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("failTimes needs n >= 1; call healthy() to stop failing");
+        }
+        faultPlan.updateAndGet(p -> p.withRemaining(n));
+        return this;
+    }
+
+    public FakeOpenAiBackend healthy() {
+        faultPlan.set(FaultPlan.HEALTHY);
+        return this;
+    }
+
+    /** The fault the next model request would get. */
+    public Fault fault() {
+        return faultPlan.get().fault();
+    }
+
+    /** How many {@link Received} records are kept, oldest dropped first (default 10,000); count() counts all. */
+    public FakeOpenAiBackend maxRecords(int max) {
+        this.maxRecords = requireNonNegative(max);
+        synchronized (records) {
+            trimRecords();
+        }
+        return this;
+    }
+
+    /** How many listener instances (event loops) {@link #start(int)} deploys; default: one per CPU. */
+    public FakeOpenAiBackend instances(int instances) {
+        if (instances < 1) {
+            throw new IllegalArgumentException("instances < 1");
+        }
+        this.instances = instances;
+        return this;
+    }
+
+    // ------------------------------------------------------------------------------------------ observation
+
+    /** The kept records, oldest first. Health probes and metric scrapes are requests too: filter by path. */
+    public List<Received> received() {
+        synchronized (records) {
+            return List.copyOf(records);
+        }
+    }
+
+    /** The kept records for one path, e.g. {@code /v1/chat/completions}. */
+    public List<Received> received(String path) {
+        synchronized (records) {
+            return records.stream().filter(r -> r.path().equals(path)).toList();
+        }
+    }
+
+    /** Every request received since the last reset, whatever its path. */
+    public int count() {
+        return count.get();
+    }
+
+    /** Kept requests for one path. */
+    public int count(String path) {
+        return received(path).size();
+    }
+
+    /** The newest record, or null. */
+    public Received last() {
+        synchronized (records) {
+            return records.peekLast();
+        }
+    }
+
+    /** Model requests whose client went away before the answer was complete. */
+    public int clientDisconnects() {
+        return clientDisconnects.get();
+    }
+
+    /** Model requests received and not yet answered in full (hung and stalled ones included). */
+    public int activeRequests() {
+        return active.get();
+    }
+
+    /** Forgets the records and counters and restores the default behaviour (requests in flight carry on). */
+    public FakeOpenAiBackend reset() {
+        synchronized (records) {
+            records.clear();
+        }
+        count.set(0);
+        clientDisconnects.set(0);
+        chunks = DEFAULT_CHUNKS;
+        chunkDelayMs = 0;
+        headersDelayMs = 0;
+        faultPlan.set(FaultPlan.HEALTHY);
+        return this;
+    }
+
+    // ---------------------------------------------------------------------------------------------- serving
+
+    private final class Listener extends AbstractVerticle {
+        private final int port;
+        private final AtomicInteger bound;
+
+        Listener(int port, AtomicInteger bound) {
+            this.port = port;
+            this.bound = bound;
+        }
+
+        @Override
+        public void start(Promise<Void> started) {
+            HttpServerOptions options = new HttpServerOptions().setHost(HOST).setPort(port).setTcpNoDelay(true)
+                    .setCompressionSupported(false).setDecompressionSupported(false);
+            vertx.createHttpServer(options).requestHandler(FakeOpenAiBackend.this::handle).listen()
+                    .onSuccess(server -> {
+                        bound.set(server.actualPort());
+                        started.complete();
+                    })
+                    .onFailure(started::fail);
+        }
+    }
+
+    private void handle(HttpServerRequest req) {
+        Call call = new Call(req, endpoint(req.method(), req.path()));
+        req.response().putHeader(SERVED_BY, name).closeHandler(v -> call.clientGone());
+        req.body().onComplete(ar -> {
+            if (ar.succeeded()) {
+                call.received(ar.result());
+            } else {
+                call.clientGone();
+            }
+        });
+    }
+
+    private static Endpoint endpoint(HttpMethod method, String path) {
+        if (method == HttpMethod.POST) {
+            switch (path) {
+                case "/v1/chat/completions": return Endpoint.CHAT;
+                case "/v1/completions": return Endpoint.COMPLETIONS;
+                case "/v1/embeddings": return Endpoint.EMBEDDINGS;
+                default: return Endpoint.NOT_FOUND;
+            }
+        }
+        if (method == HttpMethod.GET) {
+            switch (path) {
+                case "/v1/models": return Endpoint.MODELS;
+                case "/health": return Endpoint.HEALTH;
+                case "/metrics": return Endpoint.METRICS;
+                default: return Endpoint.NOT_FOUND;
+            }
+        }
+        return Endpoint.NOT_FOUND;
+    }
+
+    /** Takes the fault for one model request, counting down a {@link #failTimes(int)} budget. */
+    private FaultPlan takeFault() {
+        return faultPlan.getAndUpdate(p -> p.fault() == Fault.NONE || p.remaining() < 0 ? p
+                : p.remaining() <= 1 ? FaultPlan.HEALTHY : p.withRemaining(p.remaining() - 1));
+    }
+
+    private FakeOpenAiBackend setFault(FaultPlan plan) {
+        // a failTimes() budget given before the fault itself still applies to it
+        faultPlan.updateAndGet(p -> plan.withRemaining(p.remaining()));
+        return this;
+    }
+
+    private void record(Received r) {
+        synchronized (records) {
+            records.addLast(r);
+            trimRecords();
+        }
+    }
+
+    private void trimRecords() {
+        while (records.size() > maxRecords) {
+            records.pollFirst();
+        }
+    }
+
+    /**
+     * One request in flight. It lives on the event loop that owns its connection (request, timer and close
+     * handlers all run there), so its fields need no synchronisation.
+     */
+    private final class Call {
+        private final HttpServerRequest req;
+        private final HttpServerResponse resp;
+        private final Endpoint endpoint;
+        private boolean done;
+        private long timer = -1;
+        private Future<Void> lastWrite;
+
+        // stream state
+        private String prefix;
+        private boolean chat;
+        private int next;
+        private int total;
+        private int stopAt;
+        private long gap;
+        private boolean cut;
+        private boolean includeUsage;
+
+        Call(HttpServerRequest req, Endpoint endpoint) {
+            this.req = req;
+            this.resp = req.response();
+            this.endpoint = endpoint;
+            if (endpoint.isModel()) {
+                active.incrementAndGet();
+            }
+        }
+
+        void received(Buffer buffer) {
+            if (done) {
+                return;
+            }
+            String body = buffer.length() == 0 ? "" : buffer.toString(StandardCharsets.UTF_8);
+            Parsed parsed = FakeAnswers.parse(body);
+            count.incrementAndGet();
+            if (maxRecords > 0) {
+                record(new Received(req.method().name(), req.path(),
+                        MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), body, parsed.model()));
+            }
+            switch (endpoint) {
+                case HEALTH -> {
+                    boolean failing = faultPlan.get().failsHealthChecks();
+                    end(failing ? 503 : 200, APPLICATION_JSON, failing ? HEALTH_FAILING : HEALTH_OK);
+                }
+                case MODELS -> end(200, APPLICATION_JSON, modelsJson);
+                case METRICS -> end(200, PROMETHEUS_TEXT, FakeAnswers.metrics(servedModels, active.get()));
+                case NOT_FOUND -> end(404, APPLICATION_JSON, FakeAnswers.error(404, "not_found_error",
+                        "no route for " + req.method().name() + " " + req.path()));
+                default -> {
+                    FaultPlan plan = takeFault();
+                    if (plan.fault() == Fault.HANG) {
+                        return;
+                    }
+                    long delay = headersDelayMs;
+                    if (delay > 0) {
+                        timer = vertx.setTimer(delay, t -> answer(parsed, plan));
+                    } else {
+                        answer(parsed, plan);
+                    }
+                }
+            }
+        }
+
+        private void answer(Parsed parsed, FaultPlan plan) {
+            timer = -1;
+            if (done) {
+                return;
+            }
+            String model = FakeAnswers.quote(parsed.model() != null ? parsed.model() : defaultModel);
+            switch (plan.fault()) {
+                case DROP -> {
+                    finish();
+                    req.connection().close();
+                }
+                case STATUS -> {
+                    plan.headers().forEach(resp::putHeader);
+                    CharSequence type = resp.headers().contains(HttpHeaders.CONTENT_TYPE) ? null : APPLICATION_JSON;
+                    String body = plan.body() != null ? plan.body()
+                            : FakeAnswers.error(plan.status(), "server_error", "fake failure from " + name);
+                    end(plan.status(), type, body);
+                }
+                default -> {
+                    if (parsed.stream() && endpoint != Endpoint.EMBEDDINGS) {
+                        startStream(parsed, model, plan);
+                    } else {
+                        plain(model, plan);
+                    }
+                }
+            }
+        }
+
+        private void plain(String model, FaultPlan plan) {
+            long created = System.currentTimeMillis() / 1000;
+            String json = switch (endpoint) {
+                case CHAT -> FakeAnswers.chatCompletion(ids.incrementAndGet(), created, model, quotedHello);
+                case COMPLETIONS -> FakeAnswers.textCompletion(ids.incrementAndGet(), created, model, quotedHello);
+                default -> FakeAnswers.embeddings(model);
+            };
+            if (plan.fault() != Fault.CUT && plan.fault() != Fault.STALL) {
+                end(200, APPLICATION_JSON, json);
+                return;
+            }
+            Buffer whole = Buffer.buffer(json);
+            resp.putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON)
+                    .putHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(whole.length()));
+            lastWrite = resp.write(whole.getBuffer(0, whole.length() / 2));
+            if (plan.fault() == Fault.CUT) {
+                cut();
+            }
+        }
+
+        private void startStream(Parsed parsed, String model, FaultPlan plan) {
+            chat = endpoint == Endpoint.CHAT;
+            total = chunks;
+            gap = chunkDelayMs;
+            includeUsage = parsed.includeUsage();
+            cut = plan.fault() == Fault.CUT;
+            stopAt = cut || plan.fault() == Fault.STALL ? Math.min(plan.afterChunks(), total) : -1;
+            prefix = FakeAnswers.streamPrefix(chat, ids.incrementAndGet(), System.currentTimeMillis() / 1000, model);
+            resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM)
+                    .putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
+            // a real server sends its headers before the first token is ready, which a slow first chunk exposes
+            lastWrite = resp.writeHead();
+            emit();
+        }
+
+        /** Writes the events that are due now; with a gap, schedules itself for the next one. */
+        private void emit() {
+            timer = -1;
+            while (!done) {
+                if (next == stopAt) {
+                    if (cut) {
+                        cut();
+                    }
+                    return;  // a stall just stops writing
+                }
+                if (next == total) {
+                    if (includeUsage) {
+                        resp.write(FakeAnswers.streamUsage(prefix, total));
+                    }
+                    finish();
+                    resp.end(FakeAnswers.DONE);
+                    return;
+                }
+                lastWrite = resp.write(FakeAnswers.streamChunk(prefix, chat, next, total));
+                next++;
+                if (gap > 0 && next < total) {
+                    timer = vertx.setTimer(gap, t -> emit());
+                    return;
+                }
+            }
+        }
+
+        /** Closes the connection once what was written has reached the socket, so the client does see it. */
+        private void cut() {
+            finish();
+            lastWrite.onComplete(ar -> req.connection().close());
+        }
+
+        private void end(int status, CharSequence contentType, String body) {
+            finish();
+            resp.setStatusCode(status);
+            if (contentType != null) {
+                resp.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
+            }
+            resp.end(body);
+        }
+
+        private void finish() {
+            done = true;
+            if (endpoint.isModel()) {
+                active.decrementAndGet();
+            }
+        }
+
+        /** The connection closed (or the body could not be read) before the answer was complete. */
+        void clientGone() {
+            if (done) {
+                return;
+            }
+            finish();
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+                timer = -1;
+            }
+            if (endpoint.isModel()) {
+                clientDisconnects.incrementAndGet();
+            }
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------- helpers
+
+    private static void requireOffEventLoop(String what) {
+        if (Context.isOnEventLoopThread()) {
+            throw new IllegalStateException(what + "() waits for the server; call it off the event loop");
+        }
+    }
+
+    private static long requireNonNegative(long v) {
+        if (v < 0) {
+            throw new IllegalArgumentException("negative value: " + v);
+        }
+        return v;
+    }
+
+    private static int requireNonNegative(int v) {
+        if (v < 0) {
+            throw new IllegalArgumentException("negative value: " + v);
+        }
+        return v;
+    }
+
+    private static <T> T await(Future<T> future) {
+        try {
+            return future.toCompletionStage().toCompletableFuture().get(AWAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no answer from Vert.x within " + AWAIT_SECONDS + "s", e);
+        }
+    }
+}

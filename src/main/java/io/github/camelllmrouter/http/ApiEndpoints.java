@@ -1,0 +1,64 @@
+package io.github.camelllmrouter.http;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.backend.BackendState;
+import io.github.camelllmrouter.backend.LlmComponent;
+import io.github.camelllmrouter.catalogue.ModelRoutes;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.Exchange;
+
+/** The router's own answers: {@code GET /v1/models}, {@code /health} and {@code /metrics}. */
+public class ApiEndpoints {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final long created = System.currentTimeMillis() / 1000;
+
+    /** OpenAI's model list: every served model and alias once. */
+    public void models(Exchange exchange) throws JsonProcessingException {
+        List<Map<String, Object>> data = new ArrayList<>();
+        for (String name : ModelRoutes.models(exchange.getContext())) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", name);
+            m.put("object", "model");
+            m.put("created", created);
+            m.put("owned_by", "camel-llm-router");
+            data.add(m);
+        }
+        json(exchange, 200, Map.of("object", "list", "data", data));
+    }
+
+    /** 200 while the router can serve; lists models and every backend's state. */
+    public void health(Exchange exchange) throws JsonProcessingException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        List<String> models = ModelRoutes.models(exchange.getContext());
+        body.put("status", models.isEmpty() ? "no_models" : "healthy");
+        body.put("models", models);
+        List<Map<String, Object>> backends = new ArrayList<>();
+        LlmComponent llm = exchange.getContext().getComponent("llm", LlmComponent.class);
+        for (BackendState s : llm.states()) {
+            backends.add(s.describe());
+        }
+        body.put("backends", backends);
+        json(exchange, 200, body);
+    }
+
+    /** Prometheus text exposition of the router's registry. */
+    public void metrics(Exchange exchange) {
+        PrometheusMeterRegistry registry = exchange.getContext().getRegistry().findSingleByType(PrometheusMeterRegistry.class);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        exchange.getMessage().setBody(registry == null ? "" : registry.scrape());
+    }
+
+    private static void json(Exchange exchange, int status, Object body) throws JsonProcessingException {
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+        exchange.getMessage().setBody(JSON.writeValueAsBytes(body));
+    }
+}

@@ -1,0 +1,149 @@
+package io.github.camelllmrouter.http;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.github.camelllmrouter.openai.LlmRequest;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaders;
+import org.apache.camel.Exchange;
+
+/**
+ * What the router knows about one client request while it is routed: where to answer, what to forward,
+ * and the trail of attempts (for the response headers, logs and metrics). Kept in one exchange property so
+ * it survives the circuit breaker's exchange copies.
+ */
+public final class LlmCall {
+
+    public static final String PROPERTY = "llmCall";
+
+    private final Channel channel;
+    private final boolean keepAlive;
+    private final String path;
+    private final HttpHeaders clientHeaders;
+    private final long startNanos = System.nanoTime();
+
+    private volatile LlmRequest request;
+    private volatile int attempts;
+    private volatile int hops;
+    private volatile String servedBackend;
+    private volatile String servedModel;
+    private volatile String fallbackFrom;
+    private volatile Long retryAfterSeconds;
+    private final List<String> trail = new ArrayList<>();
+
+    public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders) {
+        this.channel = channel;
+        this.keepAlive = keepAlive;
+        this.path = path;
+        this.clientHeaders = clientHeaders;
+    }
+
+    public static LlmCall of(Exchange exchange) {
+        return exchange.getProperty(PROPERTY, LlmCall.class);
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public boolean keepAlive() {
+        return keepAlive;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    public HttpHeaders clientHeaders() {
+        return clientHeaders;
+    }
+
+    public long startNanos() {
+        return startNanos;
+    }
+
+    public LlmRequest request() {
+        return request;
+    }
+
+    public void request(LlmRequest request) {
+        this.request = request;
+    }
+
+    public int attempts() {
+        return attempts;
+    }
+
+    public synchronized int nextAttempt() {
+        return ++attempts;
+    }
+
+    public int hops() {
+        return hops;
+    }
+
+    public synchronized int nextHop() {
+        return ++hops;
+    }
+
+    public String servedBackend() {
+        return servedBackend;
+    }
+
+    public String servedModel() {
+        return servedModel;
+    }
+
+    public void served(String backend, String model) {
+        this.servedBackend = backend;
+        this.servedModel = model;
+    }
+
+    public String fallbackFrom() {
+        return fallbackFrom;
+    }
+
+    public void fallbackFrom(String model) {
+        if (fallbackFrom == null) {
+            fallbackFrom = model;
+        }
+    }
+
+    public Long retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
+    public synchronized void retryAfterSeconds(long seconds) {
+        if (retryAfterSeconds == null || seconds > retryAfterSeconds) {
+            retryAfterSeconds = seconds;
+        }
+    }
+
+    public synchronized void trail(String event) {
+        trail.add(event);
+    }
+
+    public synchronized List<String> trail() {
+        return List.copyOf(trail);
+    }
+
+    /** Headers the router adds to every model answer, so clients and operators can see who served. */
+    public Map<String, String> routerHeaders() {
+        java.util.LinkedHashMap<String, String> h = new java.util.LinkedHashMap<>();
+        if (servedModel != null) {
+            h.put("x-llm-router-model", servedModel);
+        }
+        if (servedBackend != null) {
+            h.put("x-llm-router-backend", servedBackend);
+        }
+        if (attempts > 0) {
+            h.put("x-llm-router-attempts", Integer.toString(attempts));
+        }
+        if (fallbackFrom != null) {
+            h.put("x-llm-router-fallback-from", fallbackFrom);
+        }
+        return h;
+    }
+}

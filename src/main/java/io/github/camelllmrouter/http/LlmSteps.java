@@ -1,0 +1,143 @@
+package io.github.camelllmrouter.http;
+
+import io.github.camelllmrouter.catalogue.ModelRoutes;
+import io.github.camelllmrouter.openai.LlmRequest;
+import io.github.camelllmrouter.openai.OpenAiException;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import org.apache.camel.Exchange;
+import org.apache.camel.component.netty.http.NettyHttpMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The small Java steps the routes call by name ({@code bean: { ref: llm, method: ... }}): take the request off
+ * the wire, validate it, find the model's route, and rewrite the model for a fallback.
+ */
+public class LlmSteps {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LlmSteps.class);
+
+    private int maxFallbackHops = 4;
+
+    public void setMaxFallbackHops(int maxFallbackHops) {
+        this.maxFallbackHops = maxFallbackHops;
+    }
+
+    /** Remembers the client's connection, path and headers; sets variable {@code path}. */
+    public void accept(Exchange exchange) {
+        FullHttpRequest request = exchange.getIn(NettyHttpMessage.class).getHttpRequest();
+        String path = new QueryStringDecoder(request.uri()).path();
+        // the request object is released when the Netty handler returns; keep a copy of what is forwarded
+        DefaultHttpHeaders headers = new DefaultHttpHeaders(false);
+        headers.add(request.headers());
+        LlmCall call = new LlmCall(exchange.getIn(NettyHttpMessage.class).getHeader(
+                "CamelNettyChannelHandlerContext", io.netty.channel.ChannelHandlerContext.class).channel(),
+                HttpUtil.isKeepAlive(request), path, headers);
+        exchange.setProperty(LlmCall.PROPERTY, call);
+        exchange.setVariable("path", path);
+    }
+
+    /** Validates method and body; sets variables {@code model} and {@code stream}. */
+    public void parse(Exchange exchange) {
+        FullHttpRequest request = exchange.getIn(NettyHttpMessage.class).getHttpRequest();
+        if (!HttpMethod.POST.equals(request.method())) {
+            throw methodNotAllowed(request.method().name(), "POST");
+        }
+        // (bodies over router.max-request-bytes were refused by the RequestSizeGuard already)
+        LlmRequest parsed = LlmRequest.parse(ByteBufUtil.getBytes(request.content()));
+        LlmCall.of(exchange).request(parsed);
+        exchange.setVariable("model", parsed.requestedModel());
+        exchange.setVariable("stream", parsed.stream());
+    }
+
+    /** The content-based router's table: sets variable {@code modelRoute}, or answers 404 for an unknown model. */
+    public void resolve(Exchange exchange) {
+        String model = exchange.getVariable("model", String.class);
+        String endpoint = ModelRoutes.endpointFor(exchange.getContext(), model);
+        if (endpoint == null) {
+            throw OpenAiException.modelNotFound(model);
+        }
+        exchange.setVariable("modelRoute", endpoint);
+    }
+
+    /** An alias route's step: the backend sees the real model's name. */
+    public void alias(Exchange exchange, String target) {
+        LlmCall.of(exchange).request().rewriteModel(target);
+        exchange.setVariable("model", target);
+    }
+
+    /**
+     * A circuit breaker's {@code onFallback} step: every backend of the current model is out, so the request goes
+     * to {@code target}, with {@code model} rewritten in the body. The hop guard stops a loop the catalogue could
+     * not see (routes edited by hand).
+     */
+    public void fallback(Exchange exchange, String target) {
+        LlmCall call = LlmCall.of(exchange);
+        String from = call.request().model();
+        int hop = call.nextHop();
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String reason = cause == null ? "unknown" : reasonOf(cause);
+        if (hop > maxFallbackHops) {
+            LOG.warn("fallback refused model={} to={} hop={} (limit {})", from, target, hop, maxFallbackHops);
+            throw new OpenAiException(503, "server_error", "fallback_limit", null,
+                    "No model could answer: the fallback chain from '" + call.request().requestedModel()
+                    + "' exceeded " + maxFallbackHops + " hops.");
+        }
+        LOG.warn("fallback from={} to={} reason={}", from, target, reason);
+        call.trail("fallback " + from + " -> " + target + ": " + reason);
+        call.fallbackFrom(from);
+        call.request().rewriteModel(target);
+        exchange.setVariable("model", target);
+    }
+
+    /** The router's own failure under Camel's wrappers (the circuit breaker wraps what its steps threw). */
+    static Throwable rootCause(Throwable t) {
+        Throwable current = t;
+        while (current != null) {
+            if (current instanceof io.github.camelllmrouter.backend.BackendException || current instanceof OpenAiException
+                || current instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException) {
+                return current;
+            }
+            if (current.getCause() == current) {
+                break;
+            }
+            current = current.getCause();
+        }
+        return t;
+    }
+
+    static String reasonOf(Throwable thrown) {
+        Throwable cause = rootCause(thrown);
+        if (cause instanceof io.github.camelllmrouter.backend.BackendException b) {
+            return b.reason();
+        }
+        if (cause instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException) {
+            return "breaker_open";
+        }
+        return cause.getClass().getSimpleName();
+    }
+
+    /** Answers 405 for a wrong method on the router's own endpoints. */
+    public void requireGet(Exchange exchange) {
+        FullHttpRequest request = exchange.getIn(NettyHttpMessage.class).getHttpRequest();
+        if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
+            throw methodNotAllowed(request.method().name(), "GET");
+        }
+    }
+
+    /** Answers 404 for a path the router does not serve. */
+    public void notFound(Exchange exchange) {
+        throw new OpenAiException(404, "invalid_request_error", "not_found", null,
+                "Unknown path '" + exchange.getVariable("path", String.class) + "'.");
+    }
+
+    private static OpenAiException methodNotAllowed(String method, String allowed) {
+        return new OpenAiException(405, "invalid_request_error", "method_not_allowed", null,
+                "Method " + method + " is not allowed here; use " + allowed + ".");
+    }
+}

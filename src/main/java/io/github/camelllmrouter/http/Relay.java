@@ -1,0 +1,306 @@
+package io.github.camelllmrouter.http;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.backend.BackendClient;
+import io.github.camelllmrouter.backend.BackendException;
+import io.github.camelllmrouter.backend.BackendResponse;
+import io.github.camelllmrouter.openai.OpenAiException;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientResponse;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.AsyncProcessor;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.AsyncProcessorSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last step of every request: writes the answer to the client's connection. A plain answer is written
+ * whole; an event stream is relayed chunk by chunk as the backend produces it, with back-pressure, an idle
+ * timeout between chunks, and the upstream connection closed when the client goes away. The exchange stays
+ * in flight until the stream ends, but no thread waits on it. Errors (the exception a {@code doCatch} caught)
+ * are answered in OpenAI's shape.
+ */
+public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
+
+    /** Exchange property set once this relay has answered, so netty-http writes nothing itself. */
+    public static final String ANSWERED = "llmRouterAnswered";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private long idleTimeoutMs = 30000;
+    private long totalTimeoutMs = 600000;
+
+    public void setIdleTimeoutMs(long idleTimeoutMs) {
+        this.idleTimeoutMs = idleTimeoutMs;
+    }
+
+    public void setTotalTimeoutMs(long totalTimeoutMs) {
+        this.totalTimeoutMs = totalTimeoutMs;
+    }
+
+    @Override
+    public boolean process(Exchange exchange, AsyncCallback callback) {
+        exchange.setProperty(ANSWERED, true);
+        LlmCall call = LlmCall.of(exchange);
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (error == null) {
+            error = exchange.getException();
+        }
+        exchange.setException(null);
+        if (call == null) {
+            LOG.warn("relay called without a request context");
+            callback.done(true);
+            return true;
+        }
+        if (error != null) {
+            writeError(call, error);
+            callback.done(true);
+            return true;
+        }
+        Object body = exchange.getMessage().getBody();
+        if (body instanceof BackendResponse response && response.streaming()) {
+            new Pump(call, response, callback).start();
+            return false;
+        }
+        if (body instanceof BackendResponse response) {
+            writeFull(call, HttpResponseStatus.valueOf(response.status()), response.headers(), response.body(),
+                    call.routerHeaders());
+        } else {
+            // answers the router makes itself (/v1/models, /health, /metrics)
+            String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, "application/json", String.class);
+            int status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 200, Integer.class);
+            byte[] bytes = exchange.getMessage().getBody(byte[].class);
+            io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", contentType);
+            writeFull(call, HttpResponseStatus.valueOf(status), headers, bytes == null ? new byte[0] : bytes, Map.of());
+        }
+        callback.done(true);
+        return true;
+    }
+
+    /** Answers a request that reached the end of the route without the relay, in OpenAI shape. */
+    static void answerUnexpected(Exchange exchange) {
+        LlmCall call = LlmCall.of(exchange);
+        if (call != null) {
+            Throwable error = exchange.getException();
+            writeError(call, error != null ? error : new IllegalStateException("the route gave no answer"));
+        }
+    }
+
+    static void writeError(LlmCall call, Throwable error) {
+        ErrorAnswer answer = ErrorAnswer.of(error, call);
+        io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", "application/json");
+        if (answer.retryAfterSeconds() != null) {
+            headers.add("retry-after", Long.toString(answer.retryAfterSeconds()));
+        }
+        writeFull(call, HttpResponseStatus.valueOf(answer.status()), headers, answer.body(), call.routerHeaders());
+    }
+
+    private static void writeFull(LlmCall call, HttpResponseStatus status, io.vertx.core.MultiMap backendHeaders,
+                                  byte[] body, Map<String, String> routerHeaders) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        copyHeaders(backendHeaders, response.headers());
+        routerHeaders.forEach(response.headers()::set);
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        Channel channel = call.channel();
+        if (!call.keepAlive()) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            channel.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.writeAndFlush(response);
+        }
+    }
+
+    private static void copyHeaders(io.vertx.core.MultiMap from, HttpHeaders to) {
+        if (from == null) {
+            return;
+        }
+        for (Map.Entry<String, String> h : from) {
+            if (!BackendClient.isHopByHop(h.getKey())) {
+                to.add(h.getKey(), h.getValue());
+            }
+        }
+    }
+
+    /** Relays one event stream from a paused backend response to the client connection. */
+    private final class Pump {
+        final LlmCall call;
+        final BackendResponse response;
+        final HttpClientResponse upstream;
+        final Channel channel;
+        final Vertx vertx;
+        final AsyncCallback callback;
+        final AtomicBoolean finished = new AtomicBoolean();
+        volatile long idleTimer = -1;
+        volatile long totalTimer = -1;
+        volatile boolean sentData;
+        final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClientClose;
+
+        Pump(LlmCall call, BackendResponse response, AsyncCallback callback) {
+            this.call = call;
+            this.response = response;
+            this.upstream = response.stream();
+            this.channel = call.channel();
+            this.vertx = response.client().vertx();
+            this.callback = callback;
+            this.onClientClose = f -> {
+                if (finish()) {
+                    LOG.debug("client closed the stream; closing the connection to {}", response.backend());
+                    upstream.request().reset();
+                }
+            };
+        }
+
+        void start() {
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(response.status()));
+            copyHeaders(response.headers(), head.headers());
+            call.routerHeaders().forEach(head.headers()::set);
+            HttpUtil.setTransferEncodingChunked(head, true);
+            if (!call.keepAlive()) {
+                head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            channel.writeAndFlush(head);
+            // the client went away: close the backend connection so the model stops generating
+            channel.closeFuture().addListener(onClientClose);
+            upstream.handler(buffer -> {
+                if (finished.get()) {
+                    return;
+                }
+                sentData = true;
+                armIdleTimer();
+                ChannelFuture write = channel.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(buffer.getBytes())));
+                if (!channel.isWritable()) {
+                    // back-pressure: the client reads slower than the model writes
+                    upstream.pause();
+                    write.addListener(f -> upstream.resume());
+                }
+            });
+            upstream.endHandler(v -> {
+                if (finish()) {
+                    ChannelFuture last = channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                    if (!call.keepAlive()) {
+                        last.addListener(ChannelFutureListener.CLOSE);
+                    }
+                }
+            });
+            upstream.exceptionHandler(t -> cut("upstream_cut", "The backend " + response.backend()
+                    + " broke the stream: " + t.getMessage()));
+            totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
+                    + totalTimeoutMs + " ms."));
+            armIdleTimer();
+            upstream.resume();
+        }
+
+        private void armIdleTimer() {
+            long previous = idleTimer;
+            if (previous >= 0) {
+                vertx.cancelTimer(previous);
+            }
+            idleTimer = vertx.setTimer(idleTimeoutMs, id -> cut("stream_idle_timeout", "The backend "
+                    + response.backend() + " sent nothing for " + idleTimeoutMs + " ms."));
+        }
+
+        /** Ends a stream that broke after it started: an SSE error event, no [DONE], then close. */
+        private void cut(String code, String message) {
+            if (!finish()) {
+                return;
+            }
+            LOG.warn("stream cut: {} ({})", message, code);
+            upstream.request().reset();
+            String event = "data: " + OpenAiException.json(message, "server_error", null, code) + "\n\n";
+            channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event.getBytes(StandardCharsets.UTF_8))));
+            channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+        }
+
+        private boolean finish() {
+            if (!finished.compareAndSet(false, true)) {
+                return false;
+            }
+            if (idleTimer >= 0) {
+                vertx.cancelTimer(idleTimer);
+            }
+            if (totalTimer >= 0) {
+                vertx.cancelTimer(totalTimer);
+            }
+            channel.closeFuture().removeListener(onClientClose);
+            callback.done(false);
+            return true;
+        }
+    }
+
+    /** The OpenAI error answer for an exception. */
+    record ErrorAnswer(int status, byte[] body, Long retryAfterSeconds) {
+
+        static ErrorAnswer of(Throwable thrown, LlmCall call) {
+            Throwable error = LlmSteps.rootCause(thrown);
+            Long retryAfter = call.retryAfterSeconds();
+            if (error instanceof OpenAiException e) {
+                return new ErrorAnswer(e.status(), e.toJson(), null);
+            }
+            if (error instanceof BackendException e) {
+                if (e.retryAfterSeconds() != null) {
+                    retryAfter = retryAfter == null ? e.retryAfterSeconds() : Math.max(retryAfter, e.retryAfterSeconds());
+                }
+                return new ErrorAnswer(statusOf(e), bodyOf(e), retryAfter);
+            }
+            if (error instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException) {
+                return new ErrorAnswer(503, OpenAiException.json("The model is unavailable: its circuit breaker is open"
+                        + " and it has no fallback.", "server_error", null, "model_unavailable")
+                        .getBytes(StandardCharsets.UTF_8), retryAfter);
+            }
+            LOG.error("unexpected error while routing", error);
+            return new ErrorAnswer(500, OpenAiException.json("The router failed to handle the request.",
+                    "server_error", null, "internal_error").getBytes(StandardCharsets.UTF_8), retryAfter);
+        }
+
+        private static int statusOf(BackendException e) {
+            if (e.status() > 0) {
+                return e.status();
+            }
+            return e.reason().contains("timeout") ? 504 : (e.reason().equals("no_backend_available") ? 503 : 502);
+        }
+
+        /** The backend's own error body when it is already OpenAI-shaped; otherwise one made for it. */
+        private static byte[] bodyOf(BackendException e) {
+            if (e.body() != null && e.body().length > 0) {
+                try {
+                    JsonNode node = JSON.readTree(e.body());
+                    if (node != null && node.path("error").isObject()) {
+                        return e.body();
+                    }
+                } catch (java.io.IOException ignored) {
+                    // not JSON: wrapped below
+                }
+            }
+            String type = e.status() == 429 ? "rate_limit_error" : "server_error";
+            String code = e.status() > 0 ? "upstream_error" : e.reason();
+            String message = e.status() > 0
+                    ? "The backend answered " + e.status() + (e.body() != null && e.body().length > 0
+                            ? ": " + new String(e.body(), 0, Math.min(e.body().length, 300), StandardCharsets.UTF_8) : "")
+                    : "No backend could answer: " + e.getMessage();
+            return OpenAiException.json(message, type, null, code).getBytes(StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.github.camelllmrouter;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.github.camelllmrouter.catalogue.ModelCatalogue;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The vLLM router's static-mode flags: parsed with its meaning, and every mistake named in one line. */
+class CommandLineTest {
+
+    private static RouterMain.Settings parse(String... args) throws Exception {
+        return RouterMain.Settings.parse(args, Path.of("."));
+    }
+
+    private static void assertRefused(String message, String... args) {
+        assertThatThrownBy(() -> parse(args)).isInstanceOf(RouterMain.UsageException.class).hasMessageContaining(message);
+    }
+
+    @Test
+    void lists_are_aligned_by_position() throws Exception {
+        ModelCatalogue c = parse("--static-backends", "http://h1:8000,http://h2:8000,http://h3:8000",
+                "--static-models", "m-a,m-a,m-b", "--static-aliases", "x:m-a,y:m-b",
+                "--static-model-types", "chat,chat,embeddings").catalogue();
+        assertThat(c.models().get("m-a").backends()).extracting(ModelCatalogue.Backend::url)
+                .containsExactly("http://h1:8000", "http://h2:8000");
+        assertThat(c.models().get("m-b").type()).isEqualTo("embeddings");
+        assertThat(c.aliases()).containsEntry("x", "m-a").containsEntry("y", "m-b");
+    }
+
+    @Test
+    void misaligned_or_malformed_lists_are_refused() {
+        assertRefused("--static-backends has 2 entries but --static-models has 1",
+                "--static-backends", "http://h1:8000,http://h2:8000", "--static-models", "m-a");
+        assertRefused("--static-model-types has 1 entries",
+                "--static-backends", "http://h1:8000,http://h2:8000", "--static-models", "m-a,m-b", "--static-model-types", "chat");
+        assertRefused("is not an http(s) URL", "--static-backends", "h1:8000", "--static-models", "m-a");
+        assertRefused("is not of the form alias:model",
+                "--static-backends", "http://h1:8000", "--static-models", "m-a", "--static-aliases", "x");
+        assertRefused("points to 'nope'",
+                "--static-backends", "http://h1:8000", "--static-models", "m-a", "--static-aliases", "x:nope");
+        assertRefused("expected one of", "--static-backends", "http://h1:8000", "--static-models", "m-a",
+                "--static-model-types", "poetry");
+        assertRefused("--static-models is set but --static-backends is empty", "--static-models", "m-a");
+    }
+
+    @Test
+    void unknown_flags_and_values_are_refused() {
+        assertRefused("'--no-such-flag'", "--no-such-flag", "1");
+        assertRefused("--routing-logic must be roundrobin", "--routing-logic", "random");
+        assertRefused("--service-discovery must be static or k8s", "--service-discovery", "dns");
+        assertRefused("--port must be a whole number", "--port", "http");
+        assertRefused("--port must be between 1 and 65535", "--port", "70000");
+        assertRefused("--log-level must be", "--log-level", "loud");
+    }
+
+    @Test
+    void flags_not_implemented_yet_are_refused_not_ignored() {
+        assertRefused("--session-key is not supported yet", "--session-key", "x-user");
+        assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
+        assertRefused("--static-backend-health-checks is not supported yet", "--static-backend-health-checks");
+        assertRefused("--service-discovery k8s is not supported yet", "--service-discovery", "k8s");
+        assertRefused("--routing-logic session is not supported yet", "--routing-logic", "session");
+    }
+
+    @Test
+    void help_lists_every_flag_of_the_vllm_router() throws Exception {
+        String help = parse("--help").exitNow;
+        for (String flag : List.of("--host", "--port", "--root-path", "--service-discovery", "--k8s-service-discovery-type",
+                "--static-backends", "--static-models", "--static-aliases", "--static-model-types", "--static-model-labels",
+                "--static-backend-health-checks", "--static-backend-health-check-interval",
+                "--static-backend-health-check-timeout-seconds", "--k8s-port", "--k8s-namespace", "--k8s-label-selector",
+                "--k8s-watcher-timeout-seconds", "--backend-health-check-timeout-seconds", "--routing-logic", "--session-key",
+                "--engine-stats-interval", "--request-stats-window", "--log-stats", "--log-stats-interval",
+                "--dynamic-config-yaml", "--dynamic-config-json", "--version", "--log-level", "--log-format",
+                "--otel-endpoint", "--otel-service-name", "--otel-secure", "--prefix-min-match-length",
+                "--max-instance-failover-reroute-attempts", "--static-fallback-models")) {
+            assertThat(help).contains(flag);
+        }
+    }
+
+    @Test
+    void a_bad_command_line_exits_non_zero_with_one_line() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), RouterMain.class.getName(),
+                "--static-backends", "http://127.0.0.1:9,http://127.0.0.1:10", "--static-models", "m-a"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(out.lines()).hasSize(1);
+        assertThat(out).contains("--static-backends has 2 entries but --static-models has 1");
+    }
+}

@@ -1,0 +1,85 @@
+package io.github.camelllmrouter;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.vertx.core.Vertx;
+
+/**
+ * A router started from the real config/ and routes/ with vLLM-style flags, in front of fake OpenAI backends
+ * that record what they receive and say who served.
+ */
+public final class RouterFixture implements AutoCloseable {
+
+    public final Vertx vertx = Vertx.vertx();
+    public final List<FakeOpenAiBackend> backends = new ArrayList<>();
+    public final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    public RouterMain router;
+    public int port;
+
+    public FakeOpenAiBackend backend(String name, String... models) {
+        FakeOpenAiBackend b = new FakeOpenAiBackend(vertx, name, models);
+        b.start(0);
+        backends.add(b);
+        return b;
+    }
+
+    public RouterFixture start(Map<String, String> config, String... flags) throws Exception {
+        port = freePort();
+        List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--host", "127.0.0.1"));
+        args.addAll(List.of(flags));
+        router = RouterMain.start(config, args.toArray(new String[0]));
+        return this;
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    public HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    public static String chat(String model) {
+        return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    }
+
+    public static String streamChat(String model) {
+        return "{\"model\":\"" + model + "\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (router != null) {
+            router.stop();
+        }
+        backends.forEach(FakeOpenAiBackend::stop);
+        vertx.close();
+    }
+}

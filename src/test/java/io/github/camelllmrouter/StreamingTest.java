@@ -1,0 +1,142 @@
+package io.github.camelllmrouter;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Server-Sent Events reach the client chunk by chunk, timeouts and client disconnects are handled. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StreamingTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    final RouterFixture f = new RouterFixture();
+    FakeOpenAiBackend backend;
+
+    @BeforeAll
+    void start() throws Exception {
+        backend = f.backend("s1", "m-s");
+        f.start(Map.of("camel.component.llm.first-byte-timeout-ms", "1500",
+                        "camel.beans.relay.idle-timeout-ms", "1000"),
+                "--static-backends", backend.url(), "--static-models", "m-s",
+                "--max-instance-failover-reroute-attempts", "0");
+    }
+
+    @AfterAll
+    void stop() {
+        f.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        backend.reset();
+    }
+
+    record Event(long atMs, String line) {
+    }
+
+    /** Reads SSE data lines as they arrive, with their arrival time since the request was sent. */
+    private List<Event> stream(String body, int stopAfter) throws Exception {
+        long t0 = System.nanoTime();
+        HttpResponse<InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("text/event-stream");
+        List<Event> events = new ArrayList<>();
+        try (InputStream in = r.body();
+             BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                if (line.startsWith("data:")) {
+                    events.add(new Event(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), line));
+                    if (events.size() == stopAfter) {
+                        break;
+                    }
+                }
+            }
+        }
+        return events;
+    }
+
+    @Test
+    void chunks_reach_the_client_while_the_backend_is_still_generating() throws Exception {
+        backend.chunks(10);
+        backend.chunkDelayMs(200);
+        List<Event> events = stream(RouterFixture.streamChat("m-s"), -1);
+        assertThat(events).hasSize(11);
+        assertThat(events.get(events.size() - 1).line()).isEqualTo("data: [DONE]");
+        long first = events.get(0).atMs();
+        long lastChunk = events.get(9).atMs();
+        // the backend needs 1.8 s between its first and tenth chunk: the client must see that spread
+        assertThat(lastChunk - first).isGreaterThan(1500);
+        assertThat(first).isLessThan(lastChunk - 1500);
+        // and chunks arrive spread out, not in bursts
+        for (int i = 1; i < 10; i++) {
+            assertThat(events.get(i).atMs() - events.get(i - 1).atMs()).as("gap before chunk %d", i).isGreaterThan(80);
+        }
+        JsonNode chunk = JSON.readTree(events.get(0).line().substring(5));
+        assertThat(chunk.path("object").asText()).isEqualTo("chat.completion.chunk");
+    }
+
+    @Test
+    void a_client_that_disconnects_mid_stream_makes_the_router_close_the_backend_connection() throws Exception {
+        backend.chunks(50);
+        backend.chunkDelayMs(100);
+        List<Event> events = stream(RouterFixture.streamChat("m-s"), 2); // reads two chunks, then hangs up
+        assertThat(events).hasSize(2);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> backend.clientDisconnects() == 1);
+        assertThat(backend.activeRequests()).isZero();
+    }
+
+    @Test
+    void a_backend_that_hangs_before_answering_gives_a_504() throws Exception {
+        backend.hang();
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m-s"));
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("timeout");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> backend.clientDisconnects() == 1);
+    }
+
+    @Test
+    void a_stream_that_stalls_after_it_started_ends_with_an_sse_error_event_and_no_done() throws Exception {
+        backend.chunks(10);
+        backend.chunkDelayMs(10);
+        backend.stallAfter(3);
+        List<Event> events = stream(RouterFixture.streamChat("m-s"), -1);
+        assertThat(events).hasSize(4);
+        JsonNode last = JSON.readTree(events.get(3).line().substring(5));
+        assertThat(last.path("error").path("code").asText()).isEqualTo("stream_idle_timeout");
+        assertThat(events).noneMatch(e -> e.line().contains("[DONE]"));
+    }
+
+    @Test
+    void a_stream_cut_by_the_backend_ends_with_an_sse_error_event() throws Exception {
+        backend.chunks(10);
+        backend.chunkDelayMs(10);
+        backend.cutAfter(2);
+        List<Event> events = stream(RouterFixture.streamChat("m-s"), -1);
+        assertThat(events).hasSize(3);
+        assertThat(JSON.readTree(events.get(2).line().substring(5)).path("error").path("code").asText())
+                .isEqualTo("upstream_cut");
+    }
+}
