@@ -1,0 +1,113 @@
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Benchmark probe, run with `java bench/StreamProbe.java`:
+ *   ttfc ROUTER_PORT BACKEND_PORT N  - time to the first SSE event, router vs direct, interleaved, N each
+ *   open PORT N                       - N concurrent streams held open; counts clean completions and errors
+ */
+public class StreamProbe {
+
+    static final String BODY = "{\"model\":\"bench\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+    public static void main(String[] args) throws Exception {
+        if (args[0].equals("ttfc")) {
+            ttfc(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+        } else {
+            open(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+        }
+    }
+
+    /** Microseconds from writing the request to reading the first "data:" line, on a fresh connection. */
+    static long firstEventMicros(int port) throws Exception {
+        byte[] req = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + BODY.length() + "\r\nConnection: close\r\n\r\n" + BODY).getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            long t0 = System.nanoTime();
+            out.write(req);
+            out.flush();
+            byte[] buf = new byte[8192];
+            StringBuilder seen = new StringBuilder();
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                seen.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+                if (seen.indexOf("data:") >= 0) {
+                    long t = (System.nanoTime() - t0) / 1000;
+                    while (in.read(buf) > 0) {
+                        // drain the rest of the stream
+                    }
+                    return t;
+                }
+            }
+            throw new IllegalStateException("no SSE event from port " + port + ": " + seen);
+        }
+    }
+
+    static void ttfc(int routerPort, int backendPort, int n) throws Exception {
+        for (int i = 0; i < 200; i++) { // warm-up
+            firstEventMicros(routerPort);
+            firstEventMicros(backendPort);
+        }
+        long[] router = new long[n];
+        long[] direct = new long[n];
+        for (int i = 0; i < n; i++) {
+            direct[i] = firstEventMicros(backendPort);
+            router[i] = firstEventMicros(routerPort);
+        }
+        Arrays.sort(router);
+        Arrays.sort(direct);
+        System.out.printf("ttfc direct p50=%.3f ms p99=%.3f ms%n", direct[n / 2] / 1000.0, direct[n * 99 / 100] / 1000.0);
+        System.out.printf("ttfc router p50=%.3f ms p99=%.3f ms%n", router[n / 2] / 1000.0, router[n * 99 / 100] / 1000.0);
+        System.out.printf("ttfc overhead p50=%.3f ms p99=%.3f ms%n", (router[n / 2] - direct[n / 2]) / 1000.0,
+                (router[n * 99 / 100] - direct[n * 99 / 100]) / 1000.0);
+    }
+
+    static void open(int port, int n) throws Exception {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
+        AtomicInteger ok = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        AtomicInteger open = new AtomicInteger();
+        AtomicInteger maxOpen = new AtomicInteger();
+        List<CompletableFuture<?>> all = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                    .timeout(Duration.ofSeconds(120)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+            all.add(client.sendAsync(req, HttpResponse.BodyHandlers.ofLines()).thenAccept(r -> {
+                maxOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
+                List<String> data = r.body().filter(l -> l.startsWith("data:")).toList();
+                open.decrementAndGet();
+                if (r.statusCode() == 200 && !data.isEmpty() && data.get(data.size() - 1).equals("data: [DONE]")) {
+                    ok.incrementAndGet();
+                } else {
+                    failed.incrementAndGet();
+                }
+            }).exceptionally(t -> {
+                failed.incrementAndGet();
+                return null;
+            }));
+        }
+        CompletableFuture.allOf(all.toArray(new CompletableFuture[0])).join();
+        System.out.printf("open streams: %d requested, %d completed with [DONE], %d failed, %d open at once, %.1f s%n",
+                n, ok.get(), failed.get(), maxOpen.get(), (System.nanoTime() - t0) / 1e9);
+        if (failed.get() > 0) {
+            System.exit(1);
+        }
+    }
+}
