@@ -50,6 +50,24 @@ class CommandLineTest {
     }
 
     @Test
+    void fallbacks_are_parsed_and_a_cycle_is_refused_at_startup() throws Exception {
+        ModelCatalogue c = parse("--static-backends", "http://h1:8000,http://h2:8000,http://h3:8000",
+                "--static-models", "m-a,m-b,m-c", "--static-fallback-models", "m-a:m-b,m-b:m-c",
+                "--static-backend-weights", "3,1,2").catalogue();
+        assertThat(c.models().get("m-a").fallback()).isEqualTo("m-b");
+        assertThat(c.models().get("m-b").fallback()).isEqualTo("m-c");
+        assertThat(c.models().get("m-a").backends().get(0).weight()).isEqualTo(3);
+        assertRefused("fallback cycle: m-a -> m-b -> m-a", "--static-backends", "http://h1:8000,http://h2:8000",
+                "--static-models", "m-a,m-b", "--static-fallback-models", "m-a:m-b,m-b:m-a");
+        assertRefused("which no backend serves", "--static-backends", "http://h1:8000",
+                "--static-models", "m-a", "--static-fallback-models", "m-a:m-x");
+        assertRefused("--static-backend-weights entry 1 is not a whole number", "--static-backends", "http://h1:8000",
+                "--static-models", "m-a", "--static-backend-weights", "heavy");
+        assertRefused("--max-instance-failover-reroute-attempts must be a whole number",
+                "--max-instance-failover-reroute-attempts", "many");
+    }
+
+    @Test
     void unknown_flags_and_values_are_refused() {
         assertRefused("'--no-such-flag'", "--no-such-flag", "1");
         assertRefused("--routing-logic must be roundrobin", "--routing-logic", "random");

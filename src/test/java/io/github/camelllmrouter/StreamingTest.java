@@ -36,6 +36,7 @@ class StreamingTest {
     void start() throws Exception {
         backend = f.backend("s1", "m-s");
         f.start(Map.of("camel.component.llm.first-byte-timeout-ms", "1500",
+                        "camel.component.llm.total-timeout-ms", "2000",
                         "camel.beans.relay.idle-timeout-ms", "1000"),
                 "--static-backends", backend.url(), "--static-models", "m-s",
                 "--max-instance-failover-reroute-attempts", "0");
@@ -115,6 +116,14 @@ class StreamingTest {
         assertThat(r.statusCode()).isEqualTo(504);
         assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("timeout");
         await().atMost(10, TimeUnit.SECONDS).until(() -> backend.clientDisconnects() == 1);
+    }
+
+    @Test
+    void a_plain_answer_that_stalls_after_its_headers_is_cut_by_the_total_timeout() throws Exception {
+        backend.stallAfter(0);
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m-s"));
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("timeout");
     }
 
     @Test

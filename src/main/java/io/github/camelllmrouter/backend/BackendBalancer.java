@@ -113,6 +113,8 @@ public class BackendBalancer extends LoadBalancerSupport {
         final AsyncCallback callback;
         final Target[] all;
         final boolean[] tried;
+        final LlmCall call;
+        final LlmComponent component;
         int reroutes;
         BackendException last;
 
@@ -121,14 +123,19 @@ public class BackendBalancer extends LoadBalancerSupport {
             this.callback = callback;
             this.all = all;
             this.tried = new boolean[all.length];
+            this.call = LlmCall.of(exchange);
+            this.component = all[0].endpoint.getComponent();
         }
 
         void next() {
             Target target = pick(all, tried);
             if (target == null) {
-                exchange.setException(last != null ? last : unavailable());
-                callback.done(false);
+                finish(last != null ? last : unavailable());
                 return;
+            }
+            if (last != null) {
+                LOG.info("failover model={} from={} to={} reason={}", model(), last.backend(),
+                        target.endpoint.backendId(), last.reason());
             }
             tried[indexOf(target)] = true;
             Exchange copy = ExchangeHelper.createCopy(exchange, true);
@@ -142,8 +149,12 @@ public class BackendBalancer extends LoadBalancerSupport {
 
         void onDone(Target target, Exchange copy) {
             Throwable error = copy.getException();
+            String backend = target.endpoint.backendId();
             if (error == null) {
                 target.state().success();
+                Object body = copy.getMessage().getBody();
+                boolean clientError = body instanceof BackendResponse r && r.status() >= 400;
+                component.metrics().attempt(model(), backend, clientError ? "client_error" : "success");
                 ExchangeHelper.copyResults(exchange, copy);
                 callback.done(false);
                 return;
@@ -154,26 +165,35 @@ public class BackendBalancer extends LoadBalancerSupport {
                 return;
             }
             last = failure;
-            LlmCall call = LlmCall.of(exchange);
-            boolean ejected = target.state().failure(failure.reason(), failure.retryAfterSeconds());
-            if (call != null) {
-                call.trail("backend " + failure.backend() + " failed: " + failure.reason());
-                if (failure.retryAfterSeconds() != null) {
-                    call.retryAfterSeconds(failure.retryAfterSeconds());
-                }
+            component.metrics().attempt(model(), backend, failure.reason());
+            if (target.state().failure(failure.reason(), failure.retryAfterSeconds())) {
+                component.metrics().ejection(backend, failure.reason());
+                LOG.warn("backend {} out of rotation after {}", backend, failure.reason());
             }
-            if (ejected) {
-                LOG.warn("ejected backend {} after {}", failure.backend(), failure.reason());
+            call.trail("backend " + backend + " failed: " + failure.reason());
+            if (failure.retryAfterSeconds() != null) {
+                call.retryAfterSeconds(failure.retryAfterSeconds());
             }
-            if (reroutes < maxReroutes(target.endpoint)) {
-                reroutes++;
-                LOG.info("failover model={} from={} reason={}", call != null ? call.request().model() : "?",
-                        failure.backend(), failure.reason());
-                next();
+            if (reroutes >= maxReroutes(target.endpoint)) {
+                finish(failure);
+            } else if (call.attempts() >= component.getMaxAttemptsPerRequest()
+                       || call.remainingMs(component.getRequestTimeBudgetMs()) <= 0) {
+                LOG.info("no failover for model={} from={}: the request's attempt or time budget is spent", model(), backend);
+                finish(failure);
             } else {
-                exchange.setException(failure);
-                callback.done(false);
+                reroutes++;
+                component.metrics().failover(model(), backend, failure.reason());
+                next();
             }
+        }
+
+        private void finish(Throwable error) {
+            exchange.setException(error);
+            callback.done(false);
+        }
+
+        private String model() {
+            return call.request().model();
         }
 
         private int indexOf(Target t) {
@@ -187,7 +207,7 @@ public class BackendBalancer extends LoadBalancerSupport {
 
         private BackendException unavailable() {
             return new BackendException(null, "no_backend_available", 0, null, null, null,
-                    "every backend of this model is out of rotation");
+                    "every backend of model " + model() + " is out of rotation");
         }
     }
 

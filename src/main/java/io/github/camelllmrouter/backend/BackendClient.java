@@ -70,7 +70,8 @@ public final class BackendClient implements AutoCloseable {
      * answer, 4xx included, completes it and goes back to the client as the backend sent it.
      */
     public CompletableFuture<BackendResponse> call(URI base, String backend, String path, HttpHeaders clientHeaders,
-                                                   byte[] body) {
+                                                   byte[] body, long budgetMs) {
+        long firstByteTimeoutMs = Math.max(1, Math.min(this.firstByteTimeoutMs, budgetMs));
         CompletableFuture<BackendResponse> result = new CompletableFuture<>();
         RequestOptions ro = new RequestOptions()
                 .setMethod(HttpMethod.POST)

@@ -24,6 +24,9 @@ public class LlmComponent extends DefaultComponent {
     private int ejectConsecutiveFailures = 3;
     private long ejectBaseMs = 10000;
     private long ejectMaxMs = 300000;
+    private int maxAttemptsPerRequest = 8;
+    private long requestTimeBudgetMs = 900000;
+    private volatile RouterMetrics metrics;
 
     private volatile BackendClient client;
     private final Map<String, BackendState> states = new ConcurrentHashMap<>();
@@ -47,6 +50,15 @@ public class LlmComponent extends DefaultComponent {
             }
         }
         return c;
+    }
+
+    public RouterMetrics metrics() {
+        RouterMetrics m = metrics;
+        if (m == null) {
+            m = RouterMetrics.of(getCamelContext());
+            metrics = m;
+        }
+        return m;
     }
 
     /** One state per backend URL, shared by every model that uses that server. */
@@ -148,6 +160,24 @@ public class LlmComponent extends DefaultComponent {
 
     public void setEjectBaseMs(long ejectBaseMs) {
         this.ejectBaseMs = ejectBaseMs;
+    }
+
+    public int getMaxAttemptsPerRequest() {
+        return maxAttemptsPerRequest;
+    }
+
+    /** Backend calls one client request may make in all, across failovers and fallbacks (a retry budget). */
+    public void setMaxAttemptsPerRequest(int maxAttemptsPerRequest) {
+        this.maxAttemptsPerRequest = maxAttemptsPerRequest;
+    }
+
+    public long getRequestTimeBudgetMs() {
+        return requestTimeBudgetMs;
+    }
+
+    /** After this long no new attempt is started for a request, and an attempt's first-byte wait is cut to fit. */
+    public void setRequestTimeBudgetMs(long requestTimeBudgetMs) {
+        this.requestTimeBudgetMs = requestTimeBudgetMs;
     }
 
     public long getEjectMaxMs() {

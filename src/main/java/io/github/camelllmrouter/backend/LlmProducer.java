@@ -28,7 +28,8 @@ class LlmProducer extends DefaultAsyncProducer {
         call.nextAttempt();
         String model = call.request().model();
         endpoint.getComponent().client()
-                .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body())
+                .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body(),
+                        call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()))
                 .whenComplete((response, error) -> {
                     if (error != null) {
                         exchange.setException(error instanceof CompletionException ? error.getCause() : error);

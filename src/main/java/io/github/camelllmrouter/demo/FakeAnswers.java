@@ -24,8 +24,8 @@ final class FakeAnswers {
     }
 
     /** What the fake needs from a request body; a body that is not a JSON object yields {@link #NONE}. */
-    record Parsed(String model, boolean stream, boolean includeUsage) {
-        static final Parsed NONE = new Parsed(null, false, false);
+    record Parsed(String model, boolean stream, boolean includeUsage, String user) {
+        static final Parsed NONE = new Parsed(null, false, false, null);
     }
 
     /** Reads only the top-level fields it needs and skips the rest, so long prompts are never materialised. */
@@ -36,6 +36,7 @@ final class FakeAnswers {
         String model = null;
         boolean stream = false;
         boolean includeUsage = false;
+        String user = null;
         try (JsonParser p = JSON.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return Parsed.NONE;
@@ -47,6 +48,7 @@ final class FakeAnswers {
                     case "model" -> model = value == JsonToken.VALUE_STRING ? p.getText() : null;
                     case "stream" -> stream = value == JsonToken.VALUE_TRUE;
                     case "stream_options" -> includeUsage = includeUsage(p, value);
+                    case "user" -> user = value == JsonToken.VALUE_STRING ? p.getText() : null;
                     default -> { }
                 }
                 p.skipChildren(); // no-op unless the value is an object or array nobody read
@@ -54,7 +56,7 @@ final class FakeAnswers {
         } catch (IOException malformed) {
             // keep whatever was read before the damage: a truncated body still says which model it wanted
         }
-        return new Parsed(model, stream, includeUsage);
+        return new Parsed(model, stream, includeUsage, user);
     }
 
     private static boolean includeUsage(JsonParser p, JsonToken value) throws IOException {

@@ -486,14 +486,16 @@ public final class FakeOpenAiBackend {
                     if (parsed.stream() && endpoint != Endpoint.EMBEDDINGS) {
                         startStream(parsed, model, plan);
                     } else {
-                        plain(model, plan);
+                        plain(model, plan, parsed.user());
                     }
                 }
             }
         }
 
-        private void plain(String model, FaultPlan plan) {
+        private void plain(String model, FaultPlan plan, String user) {
             long created = System.currentTimeMillis() / 1000;
+            // the OpenAI "user" field is echoed, so a test can tell each request's answer from the others'
+            String quotedHello = user == null ? FakeOpenAiBackend.this.quotedHello : FakeAnswers.quote("Hello from " + name + " to " + user);
             String json = switch (endpoint) {
                 case CHAT -> FakeAnswers.chatCompletion(ids.incrementAndGet(), created, model, quotedHello);
                 case COMPLETIONS -> FakeAnswers.textCompletion(ids.incrementAndGet(), created, model, quotedHello);

@@ -64,6 +64,11 @@ public final class LlmCall {
         return startNanos;
     }
 
+    /** What is left of the request's time budget. */
+    public long remainingMs(long budgetMs) {
+        return budgetMs - java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+
     public LlmRequest request() {
         return request;
     }

@@ -9,7 +9,9 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.github.camelllmrouter.backend.LlmComponent;
 import org.apache.camel.Exchange;
+import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.component.netty.http.NettyHttpMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,7 +83,14 @@ public class LlmSteps {
         String from = call.request().model();
         int hop = call.nextHop();
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        String reason = cause == null ? "unknown" : reasonOf(cause);
+        // an open breaker calls the fallback without an exception of its own
+        String reason = cause != null ? reasonOf(cause) : "breaker_" + exchange.getProperty(
+                org.apache.camel.ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, "open", String.class).toLowerCase();
+        LlmComponent llm = exchange.getContext().getComponent("llm", LlmComponent.class);
+        if (call.attempts() >= llm.getMaxAttemptsPerRequest() || call.remainingMs(llm.getRequestTimeBudgetMs()) <= 0) {
+            LOG.warn("no fallback from={} to={}: the request's attempt or time budget is spent", from, target);
+            throw new RuntimeCamelException(cause != null ? rootCause(cause) : new IllegalStateException("budget spent"));
+        }
         if (hop > maxFallbackHops) {
             LOG.warn("fallback refused model={} to={} hop={} (limit {})", from, target, hop, maxFallbackHops);
             throw new OpenAiException(503, "server_error", "fallback_limit", null,
@@ -89,6 +98,7 @@ public class LlmSteps {
                     + "' exceeded " + maxFallbackHops + " hops.");
         }
         LOG.warn("fallback from={} to={} reason={}", from, target, reason);
+        llm.metrics().fallback(from, target, reason);
         call.trail("fallback " + from + " -> " + target + ": " + reason);
         call.fallbackFrom(from);
         call.request().rewriteModel(target);

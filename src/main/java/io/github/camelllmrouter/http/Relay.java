@@ -61,14 +61,24 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         this.totalTimeoutMs = totalTimeoutMs;
     }
 
+    /**
+     * The {@code doCatch} step: answers with the exception the route caught, in OpenAI's shape. (Not the
+     * {@code process} step: a circuit breaker whose fallback succeeded also leaves a caught exception behind.)
+     */
+    public void failed(Exchange exchange) {
+        exchange.setProperty(ANSWERED, true);
+        LlmCall call = LlmCall.of(exchange);
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (call != null) {
+            writeError(call, error != null ? error : new IllegalStateException("failed without an exception"));
+        }
+    }
+
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
         exchange.setProperty(ANSWERED, true);
         LlmCall call = LlmCall.of(exchange);
-        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        if (error == null) {
-            error = exchange.getException();
-        }
+        Throwable error = exchange.getException();
         exchange.setException(null);
         if (call == null) {
             LOG.warn("relay called without a request context");
