@@ -161,6 +161,20 @@ class FoundationTest {
     }
 
     @Test
+    void a_request_id_is_kept_or_made_returned_and_forwarded_and_the_overhead_reported() throws Exception {
+        HttpResponse<String> given = f.post("/v1/chat/completions", RouterFixture.chat("m-b"), "x-request-id", "req-42");
+        assertThat(given.headers().firstValue("x-request-id")).contains("req-42");
+        assertThat(b1.last().headers().get("x-request-id")).isEqualTo("req-42");
+        HttpResponse<String> made = f.post("/v1/chat/completions", RouterFixture.chat("m-b"));
+        String id = made.headers().firstValue("x-request-id").orElseThrow();
+        assertThat(id).isNotBlank().isNotEqualTo("req-42");
+        assertThat(b1.last().headers().get("x-request-id")).isEqualTo(id);
+        double overheadMs = Double.parseDouble(made.headers().firstValue("x-llm-router-overhead-ms").orElseThrow());
+        assertThat(overheadMs).isGreaterThanOrEqualTo(0).isLessThan(1000);
+        assertThat(f.get("/metrics").body()).contains("llm_router_overhead_seconds_bucket{model=\"m-b\"");
+    }
+
+    @Test
     void a_backend_4xx_goes_back_to_the_client_as_sent() throws Exception {
         String error = "{\"error\":{\"message\":\"context too long\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":400}}";
         b1.failWithStatus(400, error, Map.of());

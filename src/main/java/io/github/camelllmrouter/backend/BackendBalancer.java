@@ -134,7 +134,7 @@ public class BackendBalancer extends LoadBalancerSupport {
                 return;
             }
             if (last != null) {
-                LOG.info("failover model={} from={} to={} reason={}", model(), last.backend(),
+                LOG.info("failover request={} model={} from={} to={} reason={}", call.requestId(), model(), last.backend(),
                         target.endpoint.backendId(), last.reason());
             }
             tried[indexOf(target)] = true;

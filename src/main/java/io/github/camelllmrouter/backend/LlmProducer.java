@@ -27,10 +27,12 @@ class LlmProducer extends DefaultAsyncProducer {
         }
         call.nextAttempt();
         String model = call.request().model();
+        long sent = System.nanoTime();
         endpoint.getComponent().client()
                 .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body(),
                         call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()))
                 .whenComplete((response, error) -> {
+                    call.addBackendNanos(System.nanoTime() - sent);
                     if (error != null) {
                         exchange.setException(error instanceof CompletionException ? error.getCause() : error);
                     } else {

@@ -38,6 +38,14 @@ public final class RouterMetrics {
                 .tag("from", from).tag("to", to).tag("reason", reason).register(registry).increment();
     }
 
+    /** The time the router itself added to an answer (total minus time waiting on backends). */
+    public void overhead(String model, long nanos) {
+        io.micrometer.core.instrument.Timer.builder("llm_router_overhead")
+                .description("Time the router added to a model answer: elapsed time minus time spent waiting on backends")
+                .tag("model", model).publishPercentileHistogram().register(registry)
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
     public void ejection(String backend, String reason) {
         Counter.builder("llm_router_ejections").description("Backends taken out of rotation by outlier detection")
                 .tag("backend", backend).tag("reason", reason).register(registry).increment();

@@ -23,6 +23,8 @@ public final class LlmCall {
     private final String path;
     private final HttpHeaders clientHeaders;
     private final long startNanos = System.nanoTime();
+    private final String requestId;
+    private final java.util.concurrent.atomic.AtomicLong backendNanos = new java.util.concurrent.atomic.AtomicLong();
 
     private volatile LlmRequest request;
     private volatile int attempts;
@@ -33,7 +35,8 @@ public final class LlmCall {
     private volatile Long retryAfterSeconds;
     private final List<String> trail = new ArrayList<>();
 
-    public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders) {
+    public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders, String requestId) {
+        this.requestId = requestId;
         this.channel = channel;
         this.keepAlive = keepAlive;
         this.path = path;
@@ -62,6 +65,20 @@ public final class LlmCall {
 
     public long startNanos() {
         return startNanos;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    /** Adds time spent waiting on a backend (request sent to headers, or to the whole body). */
+    public void addBackendNanos(long nanos) {
+        backendNanos.addAndGet(nanos);
+    }
+
+    /** The time the router itself added so far: elapsed time minus time spent waiting on backends. */
+    public long overheadNanos() {
+        return Math.max(0, System.nanoTime() - startNanos - backendNanos.get());
     }
 
     /** What is left of the request's time budget. */
@@ -137,6 +154,7 @@ public final class LlmCall {
     /** Headers the router adds to every model answer, so clients and operators can see who served. */
     public Map<String, String> routerHeaders() {
         java.util.LinkedHashMap<String, String> h = new java.util.LinkedHashMap<>();
+        h.put("x-request-id", requestId);
         if (servedModel != null) {
             h.put("x-llm-router-model", servedModel);
         }
@@ -149,6 +167,7 @@ public final class LlmCall {
         if (fallbackFrom != null) {
             h.put("x-llm-router-fallback-from", fallbackFrom);
         }
+        h.put("x-llm-router-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", overheadNanos() / 1e6));
         return h;
     }
 }

@@ -24,6 +24,8 @@ public class LlmSteps {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlmSteps.class);
 
+    private static final String REQUEST_ID = "x-request-id";
+
     private int maxFallbackHops = 4;
 
     public void setMaxFallbackHops(int maxFallbackHops) {
@@ -37,9 +39,15 @@ public class LlmSteps {
         // the request object is released when the Netty handler returns; keep a copy of what is forwarded
         DefaultHttpHeaders headers = new DefaultHttpHeaders(false);
         headers.add(request.headers());
+        // x-request-id: the client's, or one made here; returned to the client and forwarded to the backend
+        String requestId = headers.get(REQUEST_ID);
+        if (requestId == null || requestId.isBlank() || requestId.length() > 200) {
+            requestId = java.util.UUID.randomUUID().toString();
+            headers.set(REQUEST_ID, requestId);
+        }
         LlmCall call = new LlmCall(exchange.getIn(NettyHttpMessage.class).getHeader(
                 "CamelNettyChannelHandlerContext", io.netty.channel.ChannelHandlerContext.class).channel(),
-                HttpUtil.isKeepAlive(request), path, headers);
+                HttpUtil.isKeepAlive(request), path, headers, requestId);
         exchange.setProperty(LlmCall.PROPERTY, call);
         exchange.setVariable("path", path);
     }
@@ -97,7 +105,7 @@ public class LlmSteps {
                     "No model could answer: the fallback chain from '" + call.request().requestedModel()
                     + "' exceeded " + maxFallbackHops + " hops.");
         }
-        LOG.warn("fallback from={} to={} reason={}", from, target, reason);
+        LOG.warn("fallback request={} from={} to={} reason={}", call.requestId(), from, target, reason);
         llm.metrics().fallback(from, target, reason);
         call.trail("fallback " + from + " -> " + target + ": " + reason);
         call.fallbackFrom(from);

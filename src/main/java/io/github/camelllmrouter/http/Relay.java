@@ -91,6 +91,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             return true;
         }
         Object body = exchange.getMessage().getBody();
+        if (body instanceof BackendResponse && call.servedModel() != null) {
+            exchange.getContext().getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class).metrics()
+                    .overhead(call.servedModel(), call.overheadNanos());
+        }
         if (body instanceof BackendResponse response && response.streaming()) {
             new Pump(call, response, callback).start();
             return false;

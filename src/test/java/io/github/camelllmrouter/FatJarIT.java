@@ -1,0 +1,115 @@
+package io.github.camelllmrouter;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** target/camel-llm-router.jar run with java -jar, as the README tells a user to. */
+class FatJarIT {
+
+    static final Path JAR = Path.of("target/camel-llm-router.jar").toAbsolutePath();
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        processes.forEach(Process::destroy);
+    }
+
+    Process java(Path dir, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out-" + processes.size() + ".log").toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
+    void awaitUp(int port) {
+        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() ->
+                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+    }
+
+    HttpResponse<String> chat(int port, String model) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.chat(model))).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    List<Long> streamArrivals(int port, String model) throws Exception {
+        long t0 = System.nanoTime();
+        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat(model))).build(), HttpResponse.BodyHandlers.ofInputStream());
+        List<Long> at = new ArrayList<>();
+        String last = null;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith("data:")) {
+                    at.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                    last = line;
+                }
+            }
+        }
+        assertThat(last).isEqualTo("data: [DONE]");
+        return at;
+    }
+
+    @Test
+    void serves_two_models_an_alias_and_streams_with_the_vllm_flags(@TempDir Path dir) throws Exception {
+        assertThat(JAR).exists();
+        int p1 = RouterFixture.freePort();
+        int p2 = RouterFixture.freePort();
+        int port = RouterFixture.freePort();
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1, "--name", "b1",
+                "--models", "m-a", "--chunks", "10", "--chunk-delay-ms", "100");
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p2, "--name", "b2",
+                "--models", "m-b");
+        java(dir, "-jar", JAR.toString(), "--port", "" + port, "--service-discovery", "static",
+                "--static-backends", "http://127.0.0.1:" + p1 + ",http://127.0.0.1:" + p2,
+                "--static-models", "m-a,m-b", "--static-aliases", "alias-x:m-a", "--static-model-types", "chat,chat",
+                "--routing-logic", "roundrobin");
+        awaitUp(port);
+        assertThat(chat(port, "m-a").headers().firstValue("x-served-by")).contains("b1");
+        assertThat(chat(port, "m-b").headers().firstValue("x-served-by")).contains("b2");
+        HttpResponse<String> alias = chat(port, "alias-x");
+        assertThat(alias.headers().firstValue("x-served-by")).contains("b1");
+        assertThat(alias.body()).contains("\"model\":\"m-a\"");
+        List<Long> at = streamArrivals(port, "m-a");
+        assertThat(at).hasSize(11);
+        assertThat(at.get(9) - at.get(0)).as("chunks arrive as generated: %s", at).isGreaterThan(700);
+    }
+
+    @Test
+    void answers_out_of_the_box_on_demo_backends_from_any_directory(@TempDir Path dir) throws Exception {
+        int port = RouterFixture.freePort();
+        java(dir, "-jar", JAR.toString(), "--port", "" + port);
+        awaitUp(port);
+        HttpResponse<String> r = chat(port, "demo");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("demo-small");
+        assertThat(streamArrivals(port, "demo-large")).hasSizeGreaterThan(2);
+        assertThat(Files.list(dir).map(Path::getFileName).map(Path::toString)).noneMatch(n -> n.equals("routes"));
+    }
+}
