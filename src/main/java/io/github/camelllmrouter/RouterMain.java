@@ -32,9 +32,8 @@ public final class RouterMain {
 
     /** Flags of the vLLM router this version accepts but does not implement yet: refused, never ignored. */
     static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "k8s-service-discovery-type", "static-model-labels",
-            "static-backend-health-checks", "static-backend-health-check-interval",
-            "static-backend-health-check-timeout-seconds", "backend-health-check-timeout-seconds", "k8s-port",
-            "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds", "session-key",
+            "backend-health-check-timeout-seconds", "k8s-port",
+            "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
             "engine-stats-interval", "request-stats-window", "log-stats", "log-stats-interval", "dynamic-config-yaml",
             "dynamic-config-json", "log-format", "otel-endpoint", "otel-service-name", "otel-secure",
             "prefix-min-match-length");
@@ -100,6 +99,18 @@ public final class RouterMain {
         Properties overrides = new Properties();
         overrides.putAll(settings.routerProperties);
         overrides.put("camel.main.routes-include-pattern", settings.routesPattern);
+        overrides.put("camel.component.llm.routing-logic", settings.routerProperties.getOrDefault("router.routing-logic", "roundrobin"));
+        Map<String, String> rp = settings.routerProperties;
+        boolean healthChecks = "true".equalsIgnoreCase(rp.getOrDefault("router.static-backend-health-checks", "false"));
+        overrides.put("camel.component.llm.health-checks", Boolean.toString(healthChecks));
+        overrides.put("camel.component.llm.health-check-interval-ms",
+                Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-interval", "60")) * 1000));
+        overrides.put("camel.component.llm.health-check-timeout-ms",
+                Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-timeout-seconds", "10")) * 1000));
+        String sessionKey = settings.routerProperties.get("router.session-key");
+        if (sessionKey != null && !sessionKey.isBlank()) {
+            overrides.put("camel.component.llm.session-key", sessionKey);
+        }
         overrides.put("camel.component.llm.max-failover-attempts",
                 settings.routerProperties.getOrDefault("router.max-instance-failover-reroute-attempts", "2"));
         main.setOverrideProperties(overrides);
@@ -244,16 +255,25 @@ public final class RouterMain {
                 throw new UsageException("--service-discovery must be static or k8s, got '" + discovery + "'");
             }
             String logic = get("routing-logic", "roundrobin");
-            if (Set.of("session", "prefixaware", "kvaware", "disaggregated_prefill", "least-loaded").contains(logic)) {
-                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin");
+            if (Set.of("prefixaware", "kvaware", "disaggregated_prefill", "least-loaded").contains(logic)) {
+                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin or session");
             }
-            if (!"roundrobin".equals(logic)) {
-                throw new UsageException("--routing-logic must be roundrobin, got '" + logic + "'");
+            if (!"roundrobin".equals(logic) && !"session".equals(logic)) {
+                throw new UsageException("--routing-logic must be roundrobin or session, got '" + logic + "'");
+            }
+            if ("session".equals(logic) && get("session-key", null) == null) {
+                throw new UsageException("--routing-logic session needs --session-key <header name>");
             }
             int port = intValue("port", get("port", "8001"), 1, 65535);
             routerProperties.put("router.port", Integer.toString(port));
             routerProperties.putIfAbsent("router.host", "0.0.0.0");
             intValue("max-instance-failover-reroute-attempts", get("max-instance-failover-reroute-attempts", "2"), 0, 100);
+            intValue("static-backend-health-check-interval", get("static-backend-health-check-interval", "60"), 1, 86400);
+            intValue("static-backend-health-check-timeout-seconds", get("static-backend-health-check-timeout-seconds", "10"), 1, 3600);
+            String checks = get("static-backend-health-checks", "false");
+            if (!"true".equalsIgnoreCase(checks) && !"false".equalsIgnoreCase(checks)) {
+                throw new UsageException("--static-backend-health-checks takes true or false, got '" + checks + "'");
+            }
             String level = get("log-level", "info").toLowerCase();
             if (!Set.of("debug", "info", "warning", "warn", "error", "critical", "trace").contains(level)) {
                 throw new UsageException("--log-level must be debug, info, warning, error or critical, got '" + level + "'");

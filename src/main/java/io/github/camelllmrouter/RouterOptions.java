@@ -61,13 +61,13 @@ public class RouterOptions {
     @Option(names = "--max-instance-failover-reroute-attempts", description = "Other backends of the same model to try after a retryable failure (default 2).")
     String maxInstanceFailoverRerouteAttempts;
 
-    @Option(names = "--static-backend-health-checks", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
+    @Option(names = "--static-backend-health-checks", arity = "0..1", fallbackValue = "true", description = "Probe every backend periodically; one that fails its probes leaves rotation until it passes again.")
     String staticBackendHealthChecks;
 
-    @Option(names = "--static-backend-health-check-interval", description = "Not supported yet.")
+    @Option(names = "--static-backend-health-check-interval", description = "Seconds between health probes (default 60).")
     String staticBackendHealthCheckInterval;
 
-    @Option(names = "--static-backend-health-check-timeout-seconds", description = "Not supported yet.")
+    @Option(names = "--static-backend-health-check-timeout-seconds", description = "Seconds a probe may take (default 10).")
     String staticBackendHealthCheckTimeoutSeconds;
 
     @Option(names = "--backend-health-check-timeout-seconds", description = "Not supported yet.")
@@ -85,10 +85,10 @@ public class RouterOptions {
     @Option(names = "--k8s-watcher-timeout-seconds", description = "Not supported yet.")
     String k8sWatcherTimeoutSeconds;
 
-    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights). session, prefixaware: not supported yet.")
+    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights) or session (consistent hashing on --session-key). prefixaware: not supported yet.")
     String routingLogic;
 
-    @Option(names = "--session-key", description = "Not supported yet.")
+    @Option(names = "--session-key", description = "With --routing-logic session: the request header that pins a session to a backend.")
     String sessionKey;
 
     @Option(names = "--engine-stats-interval", description = "Not supported yet.")

@@ -70,7 +70,7 @@ class CommandLineTest {
     @Test
     void unknown_flags_and_values_are_refused() {
         assertRefused("'--no-such-flag'", "--no-such-flag", "1");
-        assertRefused("--routing-logic must be roundrobin", "--routing-logic", "random");
+        assertRefused("--routing-logic must be roundrobin or session", "--routing-logic", "random");
         assertRefused("--service-discovery must be static or k8s", "--service-discovery", "dns");
         assertRefused("--port must be a whole number", "--port", "http");
         assertRefused("--port must be between 1 and 65535", "--port", "70000");
@@ -79,11 +79,12 @@ class CommandLineTest {
 
     @Test
     void flags_not_implemented_yet_are_refused_not_ignored() {
-        assertRefused("--session-key is not supported yet", "--session-key", "x-user");
+        assertRefused("--prefix-min-match-length is not supported yet", "--prefix-min-match-length", "8");
         assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
-        assertRefused("--static-backend-health-checks is not supported yet", "--static-backend-health-checks");
+        assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");
         assertRefused("--service-discovery k8s is not supported yet", "--service-discovery", "k8s");
-        assertRefused("--routing-logic session is not supported yet", "--routing-logic", "session");
+        assertRefused("--routing-logic prefixaware is not supported yet", "--routing-logic", "prefixaware");
+        assertRefused("--routing-logic session needs --session-key", "--routing-logic", "session");
     }
 
     @Test

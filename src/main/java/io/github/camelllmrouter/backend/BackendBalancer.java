@@ -29,6 +29,7 @@ public class BackendBalancer extends LoadBalancerSupport {
 
     private final Integer rerouteAttempts;
     private volatile Target[] targets;
+    private volatile HashRing ring;
     private final Object lock = new Object();
 
     public BackendBalancer() {
@@ -49,6 +50,8 @@ public class BackendBalancer extends LoadBalancerSupport {
                     for (AsyncProcessor p : doGetProcessors()) {
                         list.add(new Target(p, endpointOf(p)));
                     }
+                    ring = new HashRing(list.stream().map(x -> x.endpoint.backendId()).toList(),
+                            list.stream().map(Target::weight).toList());
                     targets = list.toArray(new Target[0]);
                 }
                 t = targets;
@@ -74,8 +77,17 @@ public class BackendBalancer extends LoadBalancerSupport {
         return false;
     }
 
-    /** Smooth weighted round robin over the targets that are allowed and available. */
-    private Target pick(Target[] all, boolean[] tried) {
+    /**
+     * With {@code routing-logic=session} and the session header present: the key's backend on the hash ring (or
+     * the next one along it); otherwise smooth weighted round robin over the targets that are allowed and available.
+     */
+    private Target pick(Target[] all, boolean[] tried, String sessionKey) {
+        if (sessionKey != null) {
+            int i = ring.pick(sessionKey, x -> !tried[x] && all[x].state().available());
+            if (i >= 0) {
+                return all[i];
+            }
+        }
         synchronized (lock) {
             Target best = null;
             int total = 0;
@@ -128,7 +140,7 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         void next() {
-            Target target = pick(all, tried);
+            Target target = pick(all, tried, sessionKey());
             if (target == null) {
                 finish(last != null ? last : unavailable());
                 return;
@@ -194,6 +206,15 @@ public class BackendBalancer extends LoadBalancerSupport {
 
         private String model() {
             return call.request().model();
+        }
+
+        private String sessionKey() {
+            String header = component.getSessionKey();
+            if (header == null || !"session".equals(component.getRoutingLogic())) {
+                return null;
+            }
+            String value = call.clientHeaders().get(header);
+            return value == null || value.isEmpty() ? null : value;
         }
 
         private int indexOf(Target t) {

@@ -180,6 +180,59 @@ public final class BackendClient implements AutoCloseable {
         }
     }
 
+    /**
+     * One active health check: {@code health} is GET /health, {@code models} GET /v1/models (both cheap), and
+     * {@code request} a real one-token chat completion for the first model the backend lists, as the vLLM
+     * router probes (it costs backend time). Completes with null when healthy, or with what was wrong.
+     */
+    public CompletableFuture<String> probe(URI base, String mode, long timeoutMs) {
+        CompletableFuture<String> result = new CompletableFuture<>();
+        String path = "health".equals(mode) ? "/health" : "/v1/models";
+        simple(base, HttpMethod.GET, path, null, timeoutMs).onComplete(ar -> {
+            if (ar.failed()) {
+                result.complete(String.valueOf(ar.cause().getMessage()));
+            } else if (ar.result().statusCode() != 200) {
+                result.complete("status_" + ar.result().statusCode());
+            } else if (!"request".equals(mode)) {
+                result.complete(null);
+            } else {
+                String model = firstModel(ar.result().body());
+                if (model == null) {
+                    result.complete("no model in /v1/models");
+                    return;
+                }
+                String ping = "{\"model\":" + io.vertx.core.json.Json.encode(model)
+                              + ",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":1}";
+                simple(base, HttpMethod.POST, "/v1/chat/completions", ping, timeoutMs).onComplete(pr ->
+                        result.complete(pr.failed() ? String.valueOf(pr.cause().getMessage())
+                                : pr.result().statusCode() == 200 ? null : "status_" + pr.result().statusCode()));
+            }
+        });
+        return result;
+    }
+
+    private record Answer(int statusCode, Buffer body) {
+    }
+
+    private io.vertx.core.Future<Answer> simple(URI base, HttpMethod method, String path, String body, long timeoutMs) {
+        RequestOptions ro = new RequestOptions().setMethod(method).setHost(base.getHost())
+                .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
+                .setSsl("https".equals(base.getScheme())).setURI(joinPath(base.getRawPath(), path))
+                .setIdleTimeout(timeoutMs).putHeader("content-type", "application/json");
+        return http.request(ro)
+                .compose(req -> body == null ? req.send() : req.send(body))
+                .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)));
+    }
+
+    private static String firstModel(Buffer models) {
+        try {
+            io.vertx.core.json.JsonArray data = models.toJsonObject().getJsonArray("data");
+            return data == null || data.isEmpty() ? null : data.getJsonObject(0).getString("id");
+        } catch (RuntimeException notJson) {
+            return null;
+        }
+    }
+
     public static boolean isHopByHop(String header) {
         return HOP_BY_HOP.contains(header.toLowerCase(Locale.ROOT));
     }

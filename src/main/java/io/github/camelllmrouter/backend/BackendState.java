@@ -22,6 +22,11 @@ public final class BackendState {
     private int ejections;
     private long ejectedUntilNanos;
     private String lastError;
+    private boolean probeHealthy = true;
+    private int probeFailures;
+    private int probeSuccesses;
+    private long lastProbeMillis;
+    private String lastProbe;
 
     public BackendState(String id, OutlierPolicy policy) {
         this.id = id;
@@ -45,8 +50,34 @@ public final class BackendState {
         inFlight.decrementAndGet();
     }
 
+    /** In rotation: not ejected by outlier detection and not failing its active health check. */
     public synchronized boolean available() {
-        return System.nanoTime() - ejectedUntilNanos >= 0 || ejectedUntilNanos == 0;
+        return probeHealthy && (ejectedUntilNanos == 0 || System.nanoTime() - ejectedUntilNanos >= 0);
+    }
+
+    /**
+     * Records an active health-check result. It takes {@code threshold} results in a row to change state, so a
+     * backend does not flap in and out of rotation; returns true when the state changed.
+     */
+    public synchronized boolean probed(boolean ok, String detail, int unhealthyThreshold, int healthyThreshold) {
+        lastProbeMillis = System.currentTimeMillis();
+        lastProbe = ok ? "ok" : detail;
+        if (ok) {
+            probeFailures = 0;
+            if (!probeHealthy && ++probeSuccesses >= healthyThreshold) {
+                probeHealthy = true;
+                probeSuccesses = 0;
+                return true;
+            }
+        } else {
+            probeSuccesses = 0;
+            if (probeHealthy && ++probeFailures >= unhealthyThreshold) {
+                probeHealthy = false;
+                probeFailures = 0;
+                return true;
+            }
+        }
+        return false;
     }
 
     public synchronized void success() {
@@ -87,7 +118,7 @@ public final class BackendState {
         m.put("url", id);
         long now = System.nanoTime();
         boolean out = ejectedUntilNanos != 0 && ejectedUntilNanos - now > 0;
-        m.put("status", out ? "ejected" : "healthy");
+        m.put("status", !probeHealthy ? "unhealthy" : out ? "ejected" : "healthy");
         if (out) {
             m.put("ejected_for_ms", TimeUnit.NANOSECONDS.toMillis(ejectedUntilNanos - now));
         }
@@ -97,6 +128,10 @@ public final class BackendState {
         m.put("ejections", ejections);
         if (lastError != null) {
             m.put("last_error", lastError);
+        }
+        if (lastProbe != null) {
+            m.put("last_probe", lastProbe);
+            m.put("last_probe_at", java.time.Instant.ofEpochMilli(lastProbeMillis).toString());
         }
         return m;
     }

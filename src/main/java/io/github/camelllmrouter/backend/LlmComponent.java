@@ -25,6 +25,15 @@ public class LlmComponent extends DefaultComponent {
     private long ejectBaseMs = 10000;
     private long ejectMaxMs = 300000;
     private int maxAttemptsPerRequest = 8;
+    private String routingLogic = "roundrobin";
+    private boolean healthChecks;
+    private long healthCheckIntervalMs = 60000;
+    private long healthCheckTimeoutMs = 10000;
+    private String healthCheckProbe = "health";
+    private int unhealthyThreshold = 2;
+    private int healthyThreshold = 2;
+    private volatile long healthTimer = -1;
+    private String sessionKey;
     private long requestTimeBudgetMs = 900000;
     private volatile RouterMetrics metrics;
 
@@ -45,6 +54,10 @@ public class LlmComponent extends DefaultComponent {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
                             idleTimeoutMs, totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
+                    if (healthChecks) {
+                        BackendClient started = client;
+                        healthTimer = started.vertx().setPeriodic(0, healthCheckIntervalMs, id -> probeAll(started));
+                    }
                 }
                 c = client;
             }
@@ -61,6 +74,20 @@ public class LlmComponent extends DefaultComponent {
         return m;
     }
 
+    /** Active health checks: one probe per backend per interval; results change state only past a threshold. */
+    private void probeAll(BackendClient c) {
+        for (BackendState state : states.values()) {
+            c.probe(java.net.URI.create(state.id()), healthCheckProbe, healthCheckTimeoutMs).thenAccept(problem -> {
+                if (state.probed(problem == null, problem, unhealthyThreshold, healthyThreshold)) {
+                    org.slf4j.LoggerFactory.getLogger(LlmComponent.class).warn("backend {} {} by its health check{}",
+                            state.id(), problem == null ? "back in rotation" : "out of rotation",
+                            problem == null ? "" : ": " + problem);
+                    metrics().healthChange(state.id(), problem == null);
+                }
+            });
+        }
+    }
+
     /** One state per backend URL, shared by every model that uses that server. */
     public BackendState state(String backendId) {
         return states.computeIfAbsent(backendId, id -> new BackendState(id,
@@ -69,6 +96,14 @@ public class LlmComponent extends DefaultComponent {
 
     public Collection<BackendState> states() {
         return states.values();
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        if (healthChecks) {
+            client(); // starts the probes now, not at the first request
+        }
     }
 
     @Override
@@ -160,6 +195,80 @@ public class LlmComponent extends DefaultComponent {
 
     public void setEjectBaseMs(long ejectBaseMs) {
         this.ejectBaseMs = ejectBaseMs;
+    }
+
+    public boolean isHealthChecks() {
+        return healthChecks;
+    }
+
+    /** Probe every backend periodically (--static-backend-health-checks). */
+    public void setHealthChecks(boolean healthChecks) {
+        this.healthChecks = healthChecks;
+    }
+
+    public long getHealthCheckIntervalMs() {
+        return healthCheckIntervalMs;
+    }
+
+    public void setHealthCheckIntervalMs(long healthCheckIntervalMs) {
+        this.healthCheckIntervalMs = healthCheckIntervalMs;
+    }
+
+    public long getHealthCheckTimeoutMs() {
+        return healthCheckTimeoutMs;
+    }
+
+    public void setHealthCheckTimeoutMs(long healthCheckTimeoutMs) {
+        this.healthCheckTimeoutMs = healthCheckTimeoutMs;
+    }
+
+    public String getHealthCheckProbe() {
+        return healthCheckProbe;
+    }
+
+    /** health (GET /health), models (GET /v1/models) or request (a real max_tokens=1 chat completion). */
+    public void setHealthCheckProbe(String healthCheckProbe) {
+        if (!java.util.Set.of("health", "models", "request").contains(healthCheckProbe)) {
+            throw new IllegalArgumentException("health-check-probe must be health, models or request, got '" + healthCheckProbe + "'");
+        }
+        this.healthCheckProbe = healthCheckProbe;
+    }
+
+    public int getUnhealthyThreshold() {
+        return unhealthyThreshold;
+    }
+
+    public void setUnhealthyThreshold(int unhealthyThreshold) {
+        this.unhealthyThreshold = unhealthyThreshold;
+    }
+
+    public int getHealthyThreshold() {
+        return healthyThreshold;
+    }
+
+    public void setHealthyThreshold(int healthyThreshold) {
+        this.healthyThreshold = healthyThreshold;
+    }
+
+    public String getRoutingLogic() {
+        return routingLogic;
+    }
+
+    /** roundrobin (weighted) or session (consistent hashing on the session-key header). */
+    public void setRoutingLogic(String routingLogic) {
+        if (!"roundrobin".equals(routingLogic) && !"session".equals(routingLogic)) {
+            throw new IllegalArgumentException("routing-logic must be roundrobin or session, got '" + routingLogic + "'");
+        }
+        this.routingLogic = routingLogic;
+    }
+
+    public String getSessionKey() {
+        return sessionKey;
+    }
+
+    /** The request header whose value pins a session to a backend (routing-logic session). */
+    public void setSessionKey(String sessionKey) {
+        this.sessionKey = sessionKey == null || sessionKey.isBlank() ? null : sessionKey.trim();
     }
 
     public int getMaxAttemptsPerRequest() {

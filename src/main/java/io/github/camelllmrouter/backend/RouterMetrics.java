@@ -46,6 +46,11 @@ public final class RouterMetrics {
                 .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
+    public void healthChange(String backend, boolean healthy) {
+        Counter.builder("llm_router_health_changes").description("Backends entering or leaving rotation by active health check")
+                .tag("backend", backend).tag("healthy", Boolean.toString(healthy)).register(registry).increment();
+    }
+
     public void ejection(String backend, String reason) {
         Counter.builder("llm_router_ejections").description("Backends taken out of rotation by outlier detection")
                 .tag("backend", backend).tag("reason", reason).register(registry).increment();

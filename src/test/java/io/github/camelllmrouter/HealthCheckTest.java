@@ -1,0 +1,73 @@
+package io.github.camelllmrouter;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** --static-backend-health-checks: a backend that fails its probes leaves rotation and returns once it passes. */
+class HealthCheckTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    final RouterFixture f = new RouterFixture();
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    String status(FakeOpenAiBackend b) throws Exception {
+        for (JsonNode n : JSON.readTree(f.get("/health").body()).path("backends")) {
+            if (n.path("url").asText().equals(b.url())) {
+                return n.path("status").asText();
+            }
+        }
+        return "unknown";
+    }
+
+    List<String> servedBy(int n) throws Exception {
+        List<String> served = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            served.add(f.post("/v1/chat/completions", RouterFixture.chat("m-a")).headers().firstValue("x-served-by").orElseThrow());
+        }
+        return served;
+    }
+
+    void assertLeavesAndRejoins(String probe) throws Exception {
+        FakeOpenAiBackend h1 = f.backend("h1", "m-a");
+        FakeOpenAiBackend h2 = f.backend("h2", "m-a");
+        f.start(Map.of("camel.component.llm.health-check-probe", probe),
+                "--static-backends", h1.url() + "," + h2.url(), "--static-models", "m-a,m-a",
+                "--static-model-types", "chat,chat", "--static-backend-health-checks",
+                "--static-backend-health-check-interval", "1", "--static-backend-health-check-timeout-seconds", "1");
+        servedBy(2); // creates both backends' state
+        h1.hang(); // probes time out, and model requests would hang too
+        await().atMost(15, TimeUnit.SECONDS).until(() -> status(h1).equals("unhealthy"));
+        int callsWhileOut = h1.count("/v1/chat/completions");
+        assertThat(servedBy(6)).containsOnly("h2");
+        assertThat(h1.count("/v1/chat/completions")).isEqualTo(callsWhileOut);
+        h1.healthy();
+        await().atMost(15, TimeUnit.SECONDS).until(() -> status(h1).equals("healthy"));
+        assertThat(servedBy(4)).contains("h1", "h2");
+        assertThat(f.get("/metrics").body()).contains("llm_router_health_changes_total");
+    }
+
+    @Test
+    void a_backend_failing_the_cheap_probe_leaves_rotation_and_returns_when_it_passes() throws Exception {
+        assertLeavesAndRejoins("health");
+    }
+
+    @Test
+    void the_real_request_probe_works_the_same_way() throws Exception {
+        assertLeavesAndRejoins("request");
+    }
+}
