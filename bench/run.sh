@@ -12,20 +12,23 @@ JAVA=${JAVA:-java}
 CONC=${CONC:-64}
 JAR=target/camel-llm-router.jar
 ROUTER_PORT=19100; BACKEND_PORT=19101; SLOW_PORT=19102; SLOW_ROUTER_PORT=19103
-OUT=bench/results; mkdir -p "$OUT"
+OUT="$PWD/bench/results"; mkdir -p "$OUT"
 [ -f "$JAR" ] || mvn -B -q -ntp package -DskipTests
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+# run the jar from an empty directory: it then uses the config and routes packaged in it, and edits to
+# config/ or routes/ during a run cannot change what is measured
+RUN=$(mktemp -d); cp "$JAR" "$RUN/"; JAR="$RUN/camel-llm-router.jar"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; rm -rf "$RUN"; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && return 0; sleep 0.2; done; echo "port $1 not up" >&2; exit 1; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 taskset -c 1 java -Xmx1g -cp "$JAR" io.github.camelllmrouter.demo.FakeBackendMain --port $BACKEND_PORT --name bench \
   --models bench --chunks 10 --chunk-delay-ms 0 > "$OUT/backend.log" 2>&1 & pids+=($!)
-taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms1g -Xmx1g -jar "$JAR" --port $ROUTER_PORT --host 127.0.0.1 \
-  --static-backends http://127.0.0.1:$BACKEND_PORT --static-models bench --log-level warning > "$OUT/router.log" 2>&1 & ROUTER=$!; pids+=($ROUTER)
+(cd "$RUN" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms1g -Xmx1g -jar "$JAR" --port $ROUTER_PORT --host 127.0.0.1 \
+  --static-backends http://127.0.0.1:$BACKEND_PORT --static-models bench --log-level warning > "$OUT/router.log" 2>&1) & ROUTER=$!; pids+=($ROUTER)
 wait_port $BACKEND_PORT; wait_port $ROUTER_PORT
 
 echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2;exit}' /proc/cpuinfo), router JVM: $("$JAVA" -version 2>&1 | head -1)"
@@ -46,9 +49,9 @@ taskset -c 1 java bench/StreamProbe.java ttfc $ROUTER_PORT $BACKEND_PORT 1000
 # 1000 streams open at once: a backend that takes 10 s per stream (20 chunks, 500 ms apart)
 taskset -c 1 java -Xmx1g -cp "$JAR" io.github.camelllmrouter.demo.FakeBackendMain --port $SLOW_PORT --name slow \
   --models bench --chunks 20 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
-taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms1g -Xmx1g -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
-  --static-backends http://127.0.0.1:$SLOW_PORT --static-models bench --log-level warning > "$OUT/slow-router.log" 2>&1 & SLOW_ROUTER=$!; pids+=($SLOW_ROUTER)
+(cd "$RUN" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms1g -Xmx1g -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
+  --static-backends http://127.0.0.1:$SLOW_PORT --static-models bench --log-level warning > "$OUT/slow-router.log" 2>&1) & SLOW_ROUTER=$!; pids+=($SLOW_ROUTER)
 wait_port $SLOW_PORT; wait_port $SLOW_ROUTER_PORT
-( sleep 6; echo "router threads with the streams open: $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2, $3}' /proc/$SLOW_ROUTER/status)" ) &
+( sleep 6; echo "router threads with the streams open: $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2, $3}' /proc/$SLOW_ROUTER/status)" ) & PEEK=$!
 timeout 120 taskset -c 1 java bench/StreamProbe.java open $SLOW_ROUTER_PORT 1000
-wait
+wait $PEEK

@@ -255,11 +255,11 @@ public final class RouterMain {
                 throw new UsageException("--service-discovery must be static or k8s, got '" + discovery + "'");
             }
             String logic = get("routing-logic", "roundrobin");
-            if (Set.of("prefixaware", "kvaware", "disaggregated_prefill", "least-loaded").contains(logic)) {
-                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin or session");
+            if (Set.of("prefixaware", "kvaware", "disaggregated_prefill").contains(logic)) {
+                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin, session or least-loaded");
             }
-            if (!"roundrobin".equals(logic) && !"session".equals(logic)) {
-                throw new UsageException("--routing-logic must be roundrobin or session, got '" + logic + "'");
+            if (!Set.of("roundrobin", "session", "least-loaded").contains(logic)) {
+                throw new UsageException("--routing-logic must be roundrobin, session or least-loaded, got '" + logic + "'");
             }
             if ("session".equals(logic) && get("session-key", null) == null) {
                 throw new UsageException("--routing-logic session needs --session-key <header name>");

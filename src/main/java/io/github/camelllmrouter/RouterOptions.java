@@ -85,7 +85,7 @@ public class RouterOptions {
     @Option(names = "--k8s-watcher-timeout-seconds", description = "Not supported yet.")
     String k8sWatcherTimeoutSeconds;
 
-    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights) or session (consistent hashing on --session-key). prefixaware: not supported yet.")
+    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights), session (consistent hashing on --session-key) or least-loaded (power of two choices on requests in flight). prefixaware: not supported yet.")
     String routingLogic;
 
     @Option(names = "--session-key", description = "With --routing-logic session: the request header that pins a session to a backend.")

@@ -70,7 +70,7 @@ class CommandLineTest {
     @Test
     void unknown_flags_and_values_are_refused() {
         assertRefused("'--no-such-flag'", "--no-such-flag", "1");
-        assertRefused("--routing-logic must be roundrobin or session", "--routing-logic", "random");
+        assertRefused("--routing-logic must be roundrobin, session or least-loaded", "--routing-logic", "random");
         assertRefused("--service-discovery must be static or k8s", "--service-discovery", "dns");
         assertRefused("--port must be a whole number", "--port", "http");
         assertRefused("--port must be between 1 and 65535", "--port", "70000");

@@ -81,11 +81,17 @@ public class BackendBalancer extends LoadBalancerSupport {
      * With {@code routing-logic=session} and the session header present: the key's backend on the hash ring (or
      * the next one along it); otherwise smooth weighted round robin over the targets that are allowed and available.
      */
-    private Target pick(Target[] all, boolean[] tried, String sessionKey) {
+    private Target pick(Target[] all, boolean[] tried, String sessionKey, boolean leastLoaded) {
         if (sessionKey != null) {
             int i = ring.pick(sessionKey, x -> !tried[x] && all[x].state().available());
             if (i >= 0) {
                 return all[i];
+            }
+        }
+        if (leastLoaded) {
+            Target t = powerOfTwoChoices(all, tried);
+            if (t != null) {
+                return t;
             }
         }
         synchronized (lock) {
@@ -116,6 +122,42 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
     }
 
+    /**
+     * Least loaded: two different backends drawn at random (in proportion to their weights) among the available
+     * ones, and the one with fewer requests in flight wins. Avoids both herding on one "least busy" backend and a
+     * full scan, and needs no shared state between router replicas.
+     */
+    private static Target powerOfTwoChoices(Target[] all, boolean[] tried) {
+        int total = 0;
+        for (int i = 0; i < all.length; i++) {
+            if (!tried[i] && all[i].weight() > 0 && all[i].state().available()) {
+                total += all[i].weight();
+            }
+        }
+        if (total == 0) {
+            return null;
+        }
+        Target a = draw(all, tried, total, null);
+        if (a.weight() == total) {
+            return a; // the only one
+        }
+        Target b = draw(all, tried, total - a.weight(), a);
+        return b.state().inFlight() < a.state().inFlight() ? b : a;
+    }
+
+    private static Target draw(Target[] all, boolean[] tried, int total, Target except) {
+        int r = java.util.concurrent.ThreadLocalRandom.current().nextInt(total);
+        for (int i = 0; i < all.length; i++) {
+            if (all[i] != except && !tried[i] && all[i].weight() > 0 && all[i].state().available()) {
+                r -= all[i].weight();
+                if (r < 0) {
+                    return all[i];
+                }
+            }
+        }
+        throw new IllegalStateException("weights changed during the draw");
+    }
+
     private int maxReroutes(LlmEndpoint any) {
         return rerouteAttempts != null ? rerouteAttempts : any.getComponent().getMaxFailoverAttempts();
     }
@@ -140,7 +182,7 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         void next() {
-            Target target = pick(all, tried, sessionKey());
+            Target target = pick(all, tried, sessionKey(), "least-loaded".equals(component.getRoutingLogic()));
             if (target == null) {
                 finish(last != null ? last : unavailable());
                 return;
@@ -210,7 +252,7 @@ public class BackendBalancer extends LoadBalancerSupport {
 
         private String sessionKey() {
             String header = component.getSessionKey();
-            if (header == null || !"session".equals(component.getRoutingLogic())) {
+            if (header == null || "roundrobin".equals(component.getRoutingLogic())) {
                 return null;
             }
             String value = call.clientHeaders().get(header);

@@ -254,10 +254,13 @@ public class LlmComponent extends DefaultComponent {
         return routingLogic;
     }
 
-    /** roundrobin (weighted) or session (consistent hashing on the session-key header). */
+    /**
+     * roundrobin (weighted), session (consistent hashing on the session-key header) or least-loaded (power of
+     * two choices on requests in flight; with a session key, sessions stay sticky and the rest are balanced).
+     */
     public void setRoutingLogic(String routingLogic) {
-        if (!"roundrobin".equals(routingLogic) && !"session".equals(routingLogic)) {
-            throw new IllegalArgumentException("routing-logic must be roundrobin or session, got '" + routingLogic + "'");
+        if (!java.util.Set.of("roundrobin", "session", "least-loaded").contains(routingLogic)) {
+            throw new IllegalArgumentException("routing-logic must be roundrobin, session or least-loaded, got '" + routingLogic + "'");
         }
         this.routingLogic = routingLogic;
     }
