@@ -35,8 +35,7 @@ public final class RouterMain {
             "backend-health-check-timeout-seconds", "k8s-port",
             "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
             "engine-stats-interval", "request-stats-window", "log-stats", "log-stats-interval", "dynamic-config-yaml",
-            "dynamic-config-json", "log-format", "otel-endpoint", "otel-service-name", "otel-secure",
-            "prefix-min-match-length");
+            "dynamic-config-json", "log-format", "otel-endpoint", "otel-service-name", "otel-secure");
 
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
@@ -107,6 +106,7 @@ public final class RouterMain {
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-interval", "60")) * 1000));
         overrides.put("camel.component.llm.health-check-timeout-ms",
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-timeout-seconds", "10")) * 1000));
+        overrides.put("camel.component.llm.prefix-min-match-length", rp.getOrDefault("router.prefix-min-match-length", "256"));
         String sessionKey = settings.routerProperties.get("router.session-key");
         if (sessionKey != null && !sessionKey.isBlank()) {
             overrides.put("camel.component.llm.session-key", sessionKey);
@@ -255,12 +255,13 @@ public final class RouterMain {
                 throw new UsageException("--service-discovery must be static or k8s, got '" + discovery + "'");
             }
             String logic = get("routing-logic", "roundrobin");
-            if (Set.of("prefixaware", "kvaware", "disaggregated_prefill").contains(logic)) {
-                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin, session or least-loaded");
+            if (Set.of("kvaware", "disaggregated_prefill").contains(logic)) {
+                throw new UsageException("--routing-logic " + logic + " is not supported yet; use roundrobin, session, least-loaded or prefixaware");
             }
-            if (!Set.of("roundrobin", "session", "least-loaded").contains(logic)) {
-                throw new UsageException("--routing-logic must be roundrobin, session or least-loaded, got '" + logic + "'");
+            if (!Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(logic)) {
+                throw new UsageException("--routing-logic must be roundrobin, session, least-loaded or prefixaware, got '" + logic + "'");
             }
+            intValue("prefix-min-match-length", get("prefix-min-match-length", "256"), 1, 1 << 20);
             if ("session".equals(logic) && get("session-key", null) == null) {
                 throw new UsageException("--routing-logic session needs --session-key <header name>");
             }

@@ -85,7 +85,7 @@ public class RouterOptions {
     @Option(names = "--k8s-watcher-timeout-seconds", description = "Not supported yet.")
     String k8sWatcherTimeoutSeconds;
 
-    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights), session (consistent hashing on --session-key) or least-loaded (power of two choices on requests in flight). prefixaware: not supported yet.")
+    @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights), session (consistent hashing on --session-key) least-loaded (power of two choices on requests in flight) or prefixaware (same prompt prefix, same backend, bounded load).")
     String routingLogic;
 
     @Option(names = "--session-key", description = "With --routing-logic session: the request header that pins a session to a backend.")
@@ -124,7 +124,7 @@ public class RouterOptions {
     @Option(names = "--otel-secure", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
     String otelSecure;
 
-    @Option(names = "--prefix-min-match-length", description = "Not supported yet.")
+    @Option(names = "--prefix-min-match-length", description = "prefixaware: leading bytes of the prompt that pick the backend (default 256).")
     String prefixMinMatchLength;
 
     @Option(names = "--print-routes", description = "Print the model routes this configuration makes, as YAML for routes/, and exit.")

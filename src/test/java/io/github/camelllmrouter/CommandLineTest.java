@@ -70,7 +70,7 @@ class CommandLineTest {
     @Test
     void unknown_flags_and_values_are_refused() {
         assertRefused("'--no-such-flag'", "--no-such-flag", "1");
-        assertRefused("--routing-logic must be roundrobin, session or least-loaded", "--routing-logic", "random");
+        assertRefused("--routing-logic must be roundrobin, session, least-loaded or prefixaware", "--routing-logic", "random");
         assertRefused("--service-discovery must be static or k8s", "--service-discovery", "dns");
         assertRefused("--port must be a whole number", "--port", "http");
         assertRefused("--port must be between 1 and 65535", "--port", "70000");
@@ -79,11 +79,11 @@ class CommandLineTest {
 
     @Test
     void flags_not_implemented_yet_are_refused_not_ignored() {
-        assertRefused("--prefix-min-match-length is not supported yet", "--prefix-min-match-length", "8");
+        assertRefused("--log-format is not supported yet", "--log-format", "json");
         assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");
         assertRefused("--service-discovery k8s is not supported yet", "--service-discovery", "k8s");
-        assertRefused("--routing-logic prefixaware is not supported yet", "--routing-logic", "prefixaware");
+        assertRefused("--routing-logic kvaware is not supported yet", "--routing-logic", "kvaware");
         assertRefused("--routing-logic session needs --session-key", "--routing-logic", "session");
     }
 

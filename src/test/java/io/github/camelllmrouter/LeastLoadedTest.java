@@ -30,7 +30,7 @@ class LeastLoadedTest {
     void requests_go_to_the_backend_with_fewer_requests_in_flight() throws Exception {
         FakeOpenAiBackend busy = f.backend("busy", "m-a");
         FakeOpenAiBackend idle = f.backend("idle", "m-a");
-        f.start(Map.of("camel.component.llm.first-byte-timeout-ms", "20000"),
+        f.start(Map.of("camel.component.llm.first-byte-timeout-ms", "4000"),
                 "--static-backends", busy.url() + "," + idle.url(), "--static-models", "m-a,m-a",
                 "--routing-logic", "least-loaded");
         busy.hang();

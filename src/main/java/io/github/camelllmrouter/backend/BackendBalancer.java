@@ -81,9 +81,22 @@ public class BackendBalancer extends LoadBalancerSupport {
      * With {@code routing-logic=session} and the session header present: the key's backend on the hash ring (or
      * the next one along it); otherwise smooth weighted round robin over the targets that are allowed and available.
      */
-    private Target pick(Target[] all, boolean[] tried, String sessionKey, boolean leastLoaded) {
+    private Target pick(Target[] all, boolean[] tried, String sessionKey, String prefix, boolean leastLoaded) {
         if (sessionKey != null) {
             int i = ring.pick(sessionKey, x -> !tried[x] && all[x].state().available());
+            if (i >= 0) {
+                return all[i];
+            }
+        }
+        if (prefix != null) {
+            // consistent hashing with bounded load: a backend with more than its share of the model's requests
+            // in flight (1.25 × the mean, rounded up) is passed over, so one hot prefix cannot drown a backend
+            int inFlight = 0;
+            for (Target t : all) {
+                inFlight += t.state().inFlight();
+            }
+            int bound = (int) Math.ceil(1.25 * (inFlight + 1) / all.length);
+            int i = ring.pick(prefix, x -> !tried[x] && all[x].state().available() && all[x].state().inFlight() < bound);
             if (i >= 0) {
                 return all[i];
             }
@@ -182,7 +195,9 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         void next() {
-            Target target = pick(all, tried, sessionKey(), "least-loaded".equals(component.getRoutingLogic()));
+            String logic = component.getRoutingLogic();
+            String prefix = "prefixaware".equals(logic) ? call.request().promptPrefix(component.getPrefixMinMatchLength()) : null;
+            Target target = pick(all, tried, sessionKey(), prefix, "least-loaded".equals(logic));
             if (target == null) {
                 finish(last != null ? last : unavailable());
                 return;

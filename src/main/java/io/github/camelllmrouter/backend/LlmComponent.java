@@ -34,6 +34,7 @@ public class LlmComponent extends DefaultComponent {
     private int healthyThreshold = 2;
     private volatile long healthTimer = -1;
     private String sessionKey;
+    private int prefixMinMatchLength = 256;
     private long requestTimeBudgetMs = 900000;
     private volatile RouterMetrics metrics;
 
@@ -259,10 +260,20 @@ public class LlmComponent extends DefaultComponent {
      * two choices on requests in flight; with a session key, sessions stay sticky and the rest are balanced).
      */
     public void setRoutingLogic(String routingLogic) {
-        if (!java.util.Set.of("roundrobin", "session", "least-loaded").contains(routingLogic)) {
-            throw new IllegalArgumentException("routing-logic must be roundrobin, session or least-loaded, got '" + routingLogic + "'");
+        if (!java.util.Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(routingLogic)) {
+            throw new IllegalArgumentException("routing-logic must be roundrobin, session, least-loaded or prefixaware, got '"
+                    + routingLogic + "'");
         }
         this.routingLogic = routingLogic;
+    }
+
+    public int getPrefixMinMatchLength() {
+        return prefixMinMatchLength;
+    }
+
+    /** prefixaware: how many leading bytes of the prompt decide the backend (shorter prompts are balanced). */
+    public void setPrefixMinMatchLength(int prefixMinMatchLength) {
+        this.prefixMinMatchLength = prefixMinMatchLength;
     }
 
     public String getSessionKey() {

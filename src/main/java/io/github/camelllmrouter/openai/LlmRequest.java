@@ -28,12 +28,16 @@ public final class LlmRequest {
     private final int modelEnd;     // offset just after its closing quote
     private final boolean stream;
     private final boolean includeUsage;
+    private final int promptStart;  // offset of the messages/prompt/input value, -1 if none
+    private final int promptEnd;
 
     private String model;           // the model the next backend should see
     private byte[] body;            // original bytes with the current model spliced in (lazily)
 
     private LlmRequest(byte[] original, String model, int modelStart, int modelEnd, boolean stream,
-                       boolean includeUsage) {
+                       boolean includeUsage, int promptStart, int promptEnd) {
+        this.promptStart = promptStart;
+        this.promptEnd = promptEnd;
         this.original = original;
         this.requestedModel = model;
         this.model = model;
@@ -56,6 +60,8 @@ public final class LlmRequest {
         int end = -1;
         boolean stream = false;
         boolean includeUsage = false;
+        int promptStart = -1;
+        int promptEnd = -1;
         try (JsonParser p = JSON.createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw OpenAiException.badRequest("invalid_type", null, "The request body must be a JSON object.");
@@ -75,6 +81,10 @@ public final class LlmRequest {
                     stream = v == JsonToken.VALUE_TRUE;
                 } else if ("stream_options".equals(field) && v == JsonToken.START_OBJECT) {
                     includeUsage = readIncludeUsage(p);
+                } else if (promptStart < 0 && ("messages".equals(field) || "prompt".equals(field) || "input".equals(field))) {
+                    promptStart = (int) p.currentTokenLocation().getByteOffset();
+                    p.skipChildren();
+                    promptEnd = (int) p.currentLocation().getByteOffset();
                 } else {
                     p.skipChildren();
                 }
@@ -95,7 +105,7 @@ public final class LlmRequest {
         if (model.isBlank()) {
             throw OpenAiException.badRequest("invalid_value", "model", "'model' must not be empty.");
         }
-        return new LlmRequest(bytes, model, start, end, stream, includeUsage);
+        return new LlmRequest(bytes, model, start, end, stream, includeUsage, promptStart, promptEnd);
     }
 
     private static boolean readIncludeUsage(JsonParser p) throws IOException {
@@ -146,6 +156,17 @@ public final class LlmRequest {
         System.arraycopy(quoted, 0, out, modelStart, quoted.length);
         System.arraycopy(original, modelEnd, out, modelStart + quoted.length, original.length - modelEnd);
         body = out;
+    }
+
+    /**
+     * The first {@code length} bytes of the prompt as the client wrote it ({@code messages}, {@code prompt} or
+     * {@code input}), or null when the prompt is shorter: requests that share it share a KV-cache prefix.
+     */
+    public String promptPrefix(int length) {
+        if (promptStart < 0 || promptEnd - promptStart < length) {
+            return null;
+        }
+        return new String(original, promptStart, length, StandardCharsets.ISO_8859_1);
     }
 
     /** The bytes to send to the backend. */
