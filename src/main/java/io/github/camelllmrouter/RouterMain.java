@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
+import io.github.camelllmrouter.catalogue.DeletedRouteFiles;
 import io.github.camelllmrouter.catalogue.ModelCatalogue;
 import io.github.camelllmrouter.catalogue.RoutesYaml;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
@@ -40,6 +41,7 @@ public final class RouterMain {
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
     private Vertx demoVertx;
+    private DeletedRouteFiles deletions;
 
     private RouterMain() {
     }
@@ -80,7 +82,7 @@ public final class RouterMain {
      * config/application.properties, e.g. camel.component.llm.idle-timeout-ms).
      */
     public static RouterMain start(Map<String, String> config, String... args) throws Exception {
-        Settings settings = Settings.parse(args, Path.of("."));
+        Settings settings = Settings.parse(args, Path.of("."), config);
         RouterMain router = new RouterMain();
         router.configure(settings);
         config.forEach(router.main::addOverrideProperty);
@@ -98,6 +100,22 @@ public final class RouterMain {
         Properties overrides = new Properties();
         overrides.putAll(settings.routerProperties);
         overrides.put("camel.main.routes-include-pattern", settings.routesPattern);
+        // router.routes-reload: edit a file in routes/ and its routes are replaced in place (only that file's
+        // routes; the others keep serving, and a file that does not parse changes nothing)
+        boolean reload = settings.routesDir != null
+                && !"false".equalsIgnoreCase(settings.routerProperties.getOrDefault("router.routes-reload", "false"));
+        overrides.put("camel.main.routes-reload-enabled", Boolean.toString(reload));
+        if (reload) {
+            overrides.put("camel.main.routes-reload-directory", settings.routesDir.toString());
+            overrides.put("camel.main.routes-reload-pattern", "*.camel.yaml");
+            overrides.put("camel.main.routes-reload-remove-all-routes", "false");
+            main.addMainListener(new MainListenerSupport() {
+                @Override
+                public void afterConfigure(BaseMainSupport base) {
+                    deletions = new DeletedRouteFiles(base.getCamelContext(), settings.routesDir);
+                }
+            });
+        }
         overrides.put("camel.component.llm.routing-logic", settings.routerProperties.getOrDefault("router.routing-logic", "roundrobin"));
         Map<String, String> rp = settings.routerProperties;
         boolean healthChecks = "true".equalsIgnoreCase(rp.getOrDefault("router.static-backend-health-checks", "false"));
@@ -158,6 +176,9 @@ public final class RouterMain {
 
     public void stop() {
         try {
+            if (deletions != null) {
+                deletions.close();
+            }
             main.stop();
         } finally {
             stopDemo();
@@ -187,6 +208,7 @@ public final class RouterMain {
         boolean demo;
         String propertiesLocation;
         String routesPattern;
+        Path routesDir; // null when the routes come from the jar
         String exitNow; // help, version or printed routes
 
         public ModelCatalogue catalogue() {
@@ -194,6 +216,11 @@ public final class RouterMain {
         }
 
         public static Settings parse(String[] args, Path workDir) throws UsageException {
+            return parse(args, workDir, Map.of());
+        }
+
+        /** @param overrides configuration keys that override config/application.properties (before the flags) */
+        public static Settings parse(String[] args, Path workDir, Map<String, String> overrides) throws UsageException {
             RouterOptions options = new RouterOptions();
             CommandLine cli = new CommandLine(options);
             try {
@@ -222,13 +249,22 @@ public final class RouterMain {
             }
             s.propertiesLocation = Files.exists(config) ? "file:" + config.toAbsolutePath()
                     : "classpath:application.properties;optional=true";
-            s.routesPattern = Files.isDirectory(workDir.resolve("routes"))
-                    ? "file:" + workDir.resolve("routes").toAbsolutePath() + "/*.camel.yaml"
-                    : "classpath:routes/*.camel.yaml";
             for (String key : file.stringPropertyNames()) {
                 if (key.startsWith("router.")) {
                     s.routerProperties.put(key, file.getProperty(key).trim());
                 }
+            }
+            overrides.forEach((k, v) -> {
+                if (k.startsWith("router.")) {
+                    s.routerProperties.put(k, v);
+                }
+            });
+            Path routes = workDir.resolve(s.routerProperties.getOrDefault("router.routes-dir", "routes"));
+            if (Files.isDirectory(routes)) {
+                s.routesDir = routes.toAbsolutePath().normalize();
+                s.routesPattern = "file:" + s.routesDir + "/*.camel.yaml";
+            } else {
+                s.routesPattern = "classpath:routes/*.camel.yaml";
             }
             Map<String, String> flags = options.asProperties();
             s.routerProperties.putAll(flags);

@@ -27,6 +27,7 @@ public class LlmSteps {
     private static final String REQUEST_ID = "x-request-id";
 
     private int maxFallbackHops = 4;
+    private volatile ModelRoutes modelRoutes;
 
     public void setMaxFallbackHops(int maxFallbackHops) {
         this.maxFallbackHops = maxFallbackHops;
@@ -68,7 +69,12 @@ public class LlmSteps {
     /** The content-based router's table: sets variable {@code modelRoute}, or answers 404 for an unknown model. */
     public void resolve(Exchange exchange) {
         String model = exchange.getVariable("model", String.class);
-        String endpoint = ModelRoutes.endpointFor(exchange.getContext(), model);
+        ModelRoutes table = modelRoutes;
+        if (table == null) {
+            table = ModelRoutes.of(exchange.getContext());
+            modelRoutes = table;
+        }
+        String endpoint = table.endpointFor(exchange.getContext(), model);
         if (endpoint == null) {
             throw OpenAiException.modelNotFound(model);
         }
@@ -118,7 +124,8 @@ public class LlmSteps {
         Throwable current = t;
         while (current != null) {
             if (current instanceof io.github.camelllmrouter.backend.BackendException || current instanceof OpenAiException
-                || current instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException) {
+                || current instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException
+                || current instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException) {
                 return current;
             }
             if (current.getCause() == current) {

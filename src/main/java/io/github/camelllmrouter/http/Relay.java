@@ -284,6 +284,12 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                         + " and it has no fallback.", "server_error", null, "model_unavailable")
                         .getBytes(StandardCharsets.UTF_8), retryAfter);
             }
+            if (error instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException) {
+                // the model's route was removed while this request was on its way to it
+                LlmCall c = call;
+                String model = c.request() != null ? c.request().model() : "?";
+                return new ErrorAnswer(404, OpenAiException.modelNotFound(model).toJson(), null);
+            }
             if (error instanceof java.util.concurrent.RejectedExecutionException) {
                 return new ErrorAnswer(503, OpenAiException.json("The router is at its concurrency limit; retry shortly.",
                         "server_error", null, "overloaded").getBytes(StandardCharsets.UTF_8), 1L);
