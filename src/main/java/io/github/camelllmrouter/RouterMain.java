@@ -36,7 +36,7 @@ public final class RouterMain {
             "backend-health-check-timeout-seconds", "k8s-port",
             "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
             "engine-stats-interval", "request-stats-window", "log-stats", "log-stats-interval", "dynamic-config-yaml",
-            "dynamic-config-json", "log-format", "otel-endpoint", "otel-service-name", "otel-secure");
+            "dynamic-config-json", "otel-endpoint", "otel-service-name", "otel-secure");
 
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
@@ -315,6 +315,15 @@ public final class RouterMain {
             if (!Set.of("debug", "info", "warning", "warn", "error", "critical", "trace").contains(level)) {
                 throw new UsageException("--log-level must be debug, info, warning, error or critical, got '" + level + "'");
             }
+            String format = get("log-format", "text");
+            if (!"text".equals(format) && !"json".equals(format)) {
+                throw new UsageException("--log-format must be text or json, got '" + format + "'");
+            }
+            if ("json".equals(format) && System.getProperty("log4j2.configurationFile") == null) {
+                // must be chosen before Log4j starts: one JSON object per line, for every logger
+                System.setProperty("log4j2.configurationFile", "log4j2-json.properties");
+            }
+            io.github.camelllmrouter.http.RequestRecord.jsonFormat("json".equals(format));
             LogLevels.apply(level);
             try {
                 catalogue = ModelCatalogue.fromStatic(get("static-backends", null), get("static-models", null),

@@ -112,7 +112,7 @@ public class RouterOptions {
     @Option(names = "--log-level", description = "debug, info, warning, error or critical (default info).")
     String logLevel;
 
-    @Option(names = "--log-format", description = "Not supported yet.")
+    @Option(names = "--log-format", description = "text (default) or json: one JSON object per log line, the access log included.")
     String logFormat;
 
     @Option(names = "--otel-endpoint", description = "Not supported yet.")

@@ -79,7 +79,8 @@ class CommandLineTest {
 
     @Test
     void flags_not_implemented_yet_are_refused_not_ignored() {
-        assertRefused("--log-format is not supported yet", "--log-format", "json");
+        assertRefused("--otel-endpoint is not supported yet", "--otel-endpoint", "http://127.0.0.1:4317");
+        assertRefused("--log-format must be text or json", "--log-format", "xml");
         assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");
         assertRefused("--service-discovery k8s is not supported yet", "--service-discovery", "k8s");

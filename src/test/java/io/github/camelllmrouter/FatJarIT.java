@@ -104,11 +104,19 @@ class FatJarIT {
     @Test
     void answers_out_of_the_box_on_demo_backends_from_any_directory(@TempDir Path dir) throws Exception {
         int port = RouterFixture.freePort();
-        java(dir, "-jar", JAR.toString(), "--port", "" + port);
+        java(dir, "-jar", JAR.toString(), "--port", "" + port, "--log-format", "json");
         awaitUp(port);
         HttpResponse<String> r = chat(port, "demo");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("demo-small");
+        // --log-format json: every log line is a JSON object, the access-log line included
+        Path log = dir.resolve("out-0.log");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> Files.readString(log).contains("model_requested"));
+        List<String> lines = Files.readAllLines(log).stream().filter(l -> l.startsWith("{")).toList();
+        assertThat(lines).isNotEmpty();
+        for (String line : lines) {
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+        }
         assertThat(streamArrivals(port, "demo-large")).hasSizeGreaterThan(2);
         assertThat(Files.list(dir).map(Path::getFileName).map(Path::toString)).noneMatch(n -> n.equals("routes"));
     }

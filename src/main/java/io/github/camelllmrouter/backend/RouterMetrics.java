@@ -38,6 +38,54 @@ public final class RouterMetrics {
                 .tag("from", from).tag("to", to).tag("reason", reason).register(registry).increment();
     }
 
+    private final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> inFlight =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Requests in flight by the model the client asked for. */
+    public void inFlight(String model, int delta) {
+        inFlight.computeIfAbsent(model, m -> {
+            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+            io.micrometer.core.instrument.Gauge.builder("llm_router_requests_in_flight", n, java.util.concurrent.atomic.AtomicInteger::get)
+                    .description("Model requests being answered, by the model asked for").tag("model", m).register(registry);
+            return n;
+        }).addAndGet(delta);
+    }
+
+    /** One finished model request, counted for the model and backend that served it. */
+    public void request(String model, String backend, int status, String outcome, long durationNanos, long ttftNanos,
+                        long[] usage) {
+        String b = backend == null ? "none" : backend;
+        Counter.builder("llm_router_requests").description("Model requests by model and backend that served, status class and outcome")
+                .tag("model", model).tag("backend", b).tag("status", (status / 100) + "xx").tag("outcome", outcome)
+                .register(registry).increment();
+        io.micrometer.core.instrument.Timer.builder("llm_router_request_duration").description("End-to-end duration of model requests")
+                .tag("model", model).publishPercentileHistogram().register(registry)
+                .record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        if (status < 300) {
+            io.micrometer.core.instrument.Timer.builder("llm_router_time_to_first_token")
+                    .description("From the request's arrival to the first byte of answer (the first chunk of a stream)")
+                    .tag("model", model).publishPercentileHistogram().register(registry)
+                    .record(ttftNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+        if (usage != null) {
+            if (usage[0] >= 0) {
+                Counter.builder("llm_router_prompt_tokens").description("Prompt tokens, from the answers' usage")
+                        .tag("model", model).tag("backend", b).register(registry).increment(usage[0]);
+            }
+            if (usage[1] >= 0) {
+                Counter.builder("llm_router_completion_tokens").description("Completion tokens, from usage or counted stream chunks")
+                        .tag("model", model).tag("backend", b).register(registry).increment(usage[1]);
+            }
+        }
+    }
+
+    /** The gap between two chunks of a stream. */
+    public void interTokenLatency(String model, long nanos) {
+        io.micrometer.core.instrument.Timer.builder("llm_router_inter_token_latency").description("Gaps between stream chunks")
+                .tag("model", model).publishPercentileHistogram().register(registry)
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
     /** The time the router itself added to an answer (total minus time waiting on backends). */
     public void overhead(String model, long nanos) {
         io.micrometer.core.instrument.Timer.builder("llm_router_overhead")

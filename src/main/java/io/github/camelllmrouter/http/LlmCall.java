@@ -34,6 +34,8 @@ public final class LlmCall {
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
     private final List<String> trail = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile io.github.camelllmrouter.backend.RouterMetrics metrics;
 
     public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders, String requestId) {
         this.requestId = requestId;
@@ -65,6 +67,19 @@ public final class LlmCall {
 
     public long startNanos() {
         return startNanos;
+    }
+
+    /** True the first time only: the request's metrics and access log are recorded once. */
+    public boolean finishOnce() {
+        return finished.compareAndSet(false, true);
+    }
+
+    public io.github.camelllmrouter.backend.RouterMetrics metrics() {
+        return metrics;
+    }
+
+    public void metrics(io.github.camelllmrouter.backend.RouterMetrics metrics) {
+        this.metrics = metrics;
     }
 
     public String requestId() {

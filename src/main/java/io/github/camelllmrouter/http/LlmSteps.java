@@ -28,6 +28,7 @@ public class LlmSteps {
 
     private int maxFallbackHops = 4;
     private volatile ModelRoutes modelRoutes;
+    private volatile LlmComponent llmComponent;
 
     public void setMaxFallbackHops(int maxFallbackHops) {
         this.maxFallbackHops = maxFallbackHops;
@@ -61,7 +62,10 @@ public class LlmSteps {
         }
         // (bodies over router.max-request-bytes were refused by the RequestSizeGuard already)
         LlmRequest parsed = LlmRequest.parse(ByteBufUtil.getBytes(request.content()));
-        LlmCall.of(exchange).request(parsed);
+        LlmCall call = LlmCall.of(exchange);
+        call.request(parsed);
+        call.metrics(component(exchange).metrics());
+        call.metrics().inFlight(parsed.requestedModel(), 1);
         exchange.setVariable("model", parsed.requestedModel());
         exchange.setVariable("stream", parsed.stream());
     }
@@ -100,7 +104,7 @@ public class LlmSteps {
         // an open breaker calls the fallback without an exception of its own
         String reason = cause != null ? reasonOf(cause) : "breaker_" + exchange.getProperty(
                 org.apache.camel.ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, "open", String.class).toLowerCase();
-        LlmComponent llm = exchange.getContext().getComponent("llm", LlmComponent.class);
+        LlmComponent llm = component(exchange);
         if (call.attempts() >= llm.getMaxAttemptsPerRequest() || call.remainingMs(llm.getRequestTimeBudgetMs()) <= 0) {
             LOG.warn("no fallback from={} to={}: the request's attempt or time budget is spent", from, target);
             throw new RuntimeCamelException(cause != null ? rootCause(cause) : new IllegalStateException("budget spent"));
@@ -117,6 +121,15 @@ public class LlmSteps {
         call.fallbackFrom(from);
         call.request().rewriteModel(target);
         exchange.setVariable("model", target);
+    }
+
+    private LlmComponent component(Exchange exchange) {
+        LlmComponent c = llmComponent;
+        if (c == null) {
+            c = exchange.getContext().getComponent("llm", LlmComponent.class);
+            llmComponent = c;
+        }
+        return c;
     }
 
     /** The router's own failure under Camel's wrappers (the circuit breaker wraps what its steps threw). */

@@ -102,6 +102,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         if (body instanceof BackendResponse response) {
             writeFull(call, HttpResponseStatus.valueOf(response.status()), response.headers(), response.body(),
                     call.routerHeaders());
+            if (call.metrics() != null) {
+                RequestRecord.done(call, call.metrics(), response.status(), response.status() < 400 ? "success" : "client_error",
+                        System.nanoTime() - call.startNanos(), RequestRecord.usage(response.body()));
+            }
         } else {
             // answers the router makes itself (/v1/models, /health, /metrics)
             String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, "application/json", String.class);
@@ -130,6 +134,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             headers.add("retry-after", Long.toString(answer.retryAfterSeconds()));
         }
         writeFull(call, HttpResponseStatus.valueOf(answer.status()), headers, answer.body(), call.routerHeaders());
+        if (call.metrics() != null) {
+            RequestRecord.done(call, call.metrics(), answer.status(), answer.status() < 500 ? "client_error" : "error",
+                    System.nanoTime() - call.startNanos(), null);
+        }
     }
 
     private static void writeFull(LlmCall call, HttpResponseStatus status, io.vertx.core.MultiMap backendHeaders,
@@ -170,6 +178,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         volatile long idleTimer = -1;
         volatile long totalTimer = -1;
         volatile boolean sentData;
+        long firstChunkNanos;
+        long lastChunkNanos;
+        long events;
+        long[] usage;
         final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClientClose;
 
         Pump(LlmCall call, BackendResponse response, AsyncCallback callback) {
@@ -180,7 +192,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             this.vertx = response.client().vertx();
             this.callback = callback;
             this.onClientClose = f -> {
-                if (finish()) {
+                if (finish("client_closed")) {
                     LOG.debug("client closed the stream; closing the connection to {}", response.backend());
                     upstream.request().reset();
                 }
@@ -204,7 +216,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 }
                 sentData = true;
                 armIdleTimer();
-                ChannelFuture write = channel.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(buffer.getBytes())));
+                byte[] bytes = buffer.getBytes();
+                observe(bytes);
+                ChannelFuture write = channel.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
                 if (!channel.isWritable()) {
                     // back-pressure: the client reads slower than the model writes
                     upstream.pause();
@@ -212,7 +226,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 }
             });
             upstream.endHandler(v -> {
-                if (finish()) {
+                if (finish("success")) {
                     ChannelFuture last = channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     if (!call.keepAlive()) {
                         last.addListener(ChannelFutureListener.CLOSE);
@@ -238,7 +252,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
 
         /** Ends a stream that broke after it started: an SSE error event, no [DONE], then close. */
         private void cut(String code, String message) {
-            if (!finish()) {
+            if (!finish(code)) {
                 return;
             }
             LOG.warn("stream cut: {} ({})", message, code);
@@ -248,9 +262,36 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
         }
 
-        private boolean finish() {
+        /** Per chunk: time to first token, inter-token gaps, and the usage chunk if the client asked for one. */
+        private void observe(byte[] bytes) {
+            long now = System.nanoTime();
+            if (firstChunkNanos == 0) {
+                firstChunkNanos = now;
+            } else if (call.metrics() != null) {
+                call.metrics().interTokenLatency(call.servedModel(), now - lastChunkNanos);
+            }
+            lastChunkNanos = now;
+            long[] u = RequestRecord.usage(bytes);
+            if (u != null) {
+                usage = u;
+            }
+            String text = new String(bytes, StandardCharsets.ISO_8859_1);
+            for (int i = text.indexOf("data:"); i >= 0; i = text.indexOf("data:", i + 5)) {
+                if (!text.startsWith("data: [DONE]", i)) {
+                    events++;
+                }
+            }
+        }
+
+        private boolean finish(String outcome) {
             if (!finished.compareAndSet(false, true)) {
                 return false;
+            }
+            if (call.metrics() != null) {
+                // without a usage chunk, completion tokens are counted as content events (one token each in vLLM)
+                long[] tokens = usage != null ? usage : new long[] {-1, events};
+                RequestRecord.done(call, call.metrics(), response.status(), outcome,
+                        (firstChunkNanos == 0 ? System.nanoTime() : firstChunkNanos) - call.startNanos(), tokens);
             }
             if (idleTimer >= 0) {
                 vertx.cancelTimer(idleTimer);

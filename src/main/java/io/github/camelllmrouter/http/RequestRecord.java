@@ -1,0 +1,98 @@
+package io.github.camelllmrouter.http;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.backend.RouterMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The end of one model request: its metrics, and one access-log line (request id, model asked and served,
+ * backend, attempts, status, time to first token, duration, tokens). Never the prompt or the completion, never
+ * a header value.
+ */
+public final class RequestRecord {
+
+    private static final Logger ACCESS = LoggerFactory.getLogger("io.github.camelllmrouter.access");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern PROMPT_TOKENS = Pattern.compile("\"prompt_tokens\"\\s*:\\s*(\\d+)");
+    private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"completion_tokens\"\\s*:\\s*(\\d+)");
+    private static volatile boolean json;
+
+    private RequestRecord() {
+    }
+
+    /** --log-format json: access-log lines are JSON objects. */
+    public static void jsonFormat(boolean on) {
+        json = on;
+    }
+
+    /** Token counts from an OpenAI {@code usage} object in a body or an SSE chunk; -1 when absent. */
+    public static long[] usage(byte[] bytes) {
+        if (bytes == null) {
+            return null;
+        }
+        String text = new String(bytes, StandardCharsets.ISO_8859_1);
+        if (!text.contains("\"usage\"")) {
+            return null;
+        }
+        Matcher p = PROMPT_TOKENS.matcher(text);
+        Matcher c = COMPLETION_TOKENS.matcher(text);
+        return new long[] {p.find() ? Long.parseLong(p.group(1)) : -1, c.find() ? Long.parseLong(c.group(1)) : -1};
+    }
+
+    /**
+     * @param ttftNanos from the request's arrival to its first byte of answer (first chunk for a stream)
+     * @param usage     prompt and completion tokens, or null when unknown
+     */
+    public static void done(LlmCall call, RouterMetrics metrics, int status, String outcome, long ttftNanos, long[] usage) {
+        if (call.request() == null || !call.finishOnce()) {
+            return; // not a model request (a 400 before parsing, /health, ...), or already recorded
+        }
+        long durationNanos = System.nanoTime() - call.startNanos();
+        String model = call.servedModel() != null ? call.servedModel() : call.request().model();
+        metrics.request(model, call.servedBackend(), status, outcome, durationNanos, ttftNanos, usage);
+        metrics.inFlight(call.request().requestedModel(), -1);
+        if (!ACCESS.isInfoEnabled()) {
+            return;
+        }
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("request_id", call.requestId());
+        line.put("path", call.path());
+        line.put("model_requested", call.request().requestedModel());
+        line.put("model_served", call.servedModel());
+        line.put("backend", call.servedBackend());
+        line.put("attempts", call.attempts());
+        if (call.fallbackFrom() != null) {
+            line.put("fallback_from", call.fallbackFrom());
+        }
+        line.put("stream", call.request().stream());
+        line.put("status", status);
+        line.put("outcome", outcome);
+        line.put("ttft_ms", TimeUnit.NANOSECONDS.toMicros(ttftNanos) / 1000.0);
+        line.put("duration_ms", TimeUnit.NANOSECONDS.toMicros(durationNanos) / 1000.0);
+        line.put("overhead_ms", TimeUnit.NANOSECONDS.toMicros(call.overheadNanos()) / 1000.0);
+        if (usage != null) {
+            line.put("prompt_tokens", usage[0]);
+            line.put("completion_tokens", usage[1]);
+        }
+        if (json) {
+            try {
+                ACCESS.info(JSON.writeValueAsString(line));
+            } catch (JsonProcessingException e) {
+                ACCESS.info(line.toString());
+            }
+        } else {
+            StringBuilder b = new StringBuilder();
+            line.forEach((k, v) -> b.append(b.length() == 0 ? "" : " ").append(k).append('=').append(v));
+            ACCESS.info(b.toString());
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.github.camelllmrouter;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.github.camelllmrouter.http.RequestRecord;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.config.Property;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Metrics that blame the right backend, and one access-log line per request, without prompts or secrets. */
+class ObservabilityTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String ACCESS = "io.github.camelllmrouter.access";
+    final RouterFixture f = new RouterFixture();
+    final List<String> access = new CopyOnWriteArrayList<>();
+    AbstractAppender appender;
+    FakeOpenAiBackend a1;
+    FakeOpenAiBackend a2;
+    FakeOpenAiBackend b1;
+
+    @BeforeEach
+    void start() throws Exception {
+        appender = new AbstractAppender("capture", null, null, true, Property.EMPTY_ARRAY) {
+            @Override
+            public void append(LogEvent event) {
+                access.add(event.getMessage().getFormattedMessage());
+            }
+        };
+        appender.start();
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        LoggerConfig accessLog = new LoggerConfig(ACCESS, Level.INFO, true);
+        accessLog.addAppender(appender, null, null);
+        ctx.getConfiguration().addLogger(ACCESS, accessLog);
+        ctx.updateLoggers();
+        a1 = f.backend("a1", "m-a");
+        a2 = f.backend("a2", "m-a");
+        b1 = f.backend("b1", "m-b");
+        f.start(Map.of(), "--static-backends", a1.url() + "," + a2.url() + "," + b1.url(), "--static-models", "m-a,m-a,m-b",
+                "--static-fallback-models", "m-a:m-b");
+    }
+
+    @AfterEach
+    void stop() {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        ctx.getConfiguration().removeLogger(ACCESS);
+        ctx.updateLoggers();
+        RequestRecord.jsonFormat(false);
+        f.close();
+    }
+
+    /** The access-log lines of a request (written just after its answer, so waited for). */
+    List<String> linesFor(String requestId) {
+        await().atMost(5, TimeUnit.SECONDS).until(() -> access.stream().anyMatch(l -> l.contains(requestId)));
+        return access.stream().filter(l -> l.contains("request_id") && l.contains(requestId)).toList();
+    }
+
+    @Test
+    void one_access_log_line_per_request_with_no_prompt_and_no_secret() throws Exception {
+        String body = "{\"model\":\"m-b\",\"messages\":[{\"role\":\"user\",\"content\":\"top secret prompt\"}]}";
+        HttpResponse<String> r = f.post("/v1/chat/completions", body, "Authorization", "Bearer sk-very-secret", "x-request-id", "acc-1");
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> lines = linesFor("acc-1");
+        assertThat(lines).hasSize(1);
+        String line = lines.get(0);
+        assertThat(line).contains("request_id=acc-1", "model_requested=m-b", "model_served=m-b", "backend=" + b1.url(),
+                "attempts=1", "status=200", "outcome=success", "ttft_ms=", "duration_ms=", "prompt_tokens=5", "completion_tokens=3");
+        assertThat(line).doesNotContain("top secret prompt").doesNotContain("sk-very-secret");
+
+        RequestRecord.jsonFormat(true);
+        f.post("/v1/chat/completions", RouterFixture.chat("m-b"), "x-request-id", "acc-2");
+        JsonNode json = JSON.readTree(linesFor("acc-2").get(0));
+        assertThat(json.path("model_served").asText()).isEqualTo("m-b");
+        assertThat(json.path("status").asInt()).isEqualTo(200);
+    }
+
+    @Test
+    void metrics_count_failures_against_the_backend_that_failed_and_successes_for_the_one_that_served() throws Exception {
+        a1.failWithStatus(503);
+        assertThat(f.post("/v1/chat/completions", RouterFixture.chat("m-a")).headers().firstValue("x-served-by")).contains("a2");
+        a2.failWithStatus(500);
+        HttpResponse<String> fellBack = f.post("/v1/chat/completions", RouterFixture.chat("m-a"), "x-request-id", "fb-1");
+        assertThat(fellBack.headers().firstValue("x-served-by")).contains("b1");
+        assertThat(linesFor("fb-1").get(0)).contains("model_requested=m-a", "model_served=m-b", "fallback_from=m-a");
+        // a stream with usage, and one without
+        stream("{\"model\":\"m-b\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+        stream(RouterFixture.streamChat("m-b"));
+
+        String m = f.get("/metrics").body();
+        assertThat(m).contains("llm_router_attempts_total{backend=\"" + a1.url() + "\",model=\"m-a\",outcome=\"status_503\"}");
+        assertThat(m).contains("llm_router_attempts_total{backend=\"" + a2.url() + "\",model=\"m-a\",outcome=\"success\"} 1.0");
+        assertThat(m).contains("llm_router_requests_total{backend=\"" + a2.url() + "\",model=\"m-a\",outcome=\"success\",status=\"2xx\"} 1.0");
+        assertThat(m).contains("llm_router_requests_total{backend=\"" + b1.url() + "\",model=\"m-b\",outcome=\"success\",status=\"2xx\"} 3.0");
+        assertThat(m).doesNotContain("llm_router_requests_total{backend=\"" + a1.url());
+        assertThat(m).containsPattern("llm_router_fallbacks_total\\{from=\"m-a\",reason=\"status_50[03]\",to=\"m-b\"\\} 1.0");
+        assertThat(m).contains("llm_router_request_duration_seconds_bucket{model=\"m-b\"");
+        assertThat(m).contains("llm_router_time_to_first_token_seconds_bucket{model=\"m-b\"");
+        assertThat(m).contains("llm_router_inter_token_latency_seconds_bucket{model=\"m-b\"");
+        assertThat(m).contains("llm_router_prompt_tokens_total{backend=\"" + b1.url() + "\",model=\"m-b\"}");
+        assertThat(m).contains("llm_router_completion_tokens_total{backend=\"" + b1.url() + "\",model=\"m-b\"}");
+        assertThat(m).contains("llm_router_requests_in_flight{model=\"m-a\"} 0.0");
+    }
+
+    void stream(String body) throws Exception {
+        HttpResponse<java.io.InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            assertThat(in.lines().filter(l -> l.startsWith("data:")).reduce((x, y) -> y)).contains("data: [DONE]");
+        }
+    }
+}
