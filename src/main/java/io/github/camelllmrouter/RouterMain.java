@@ -35,7 +35,7 @@ public final class RouterMain {
     static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "k8s-service-discovery-type", "static-model-labels",
             "backend-health-check-timeout-seconds", "k8s-port",
             "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
-            "engine-stats-interval", "request-stats-window", "log-stats", "log-stats-interval", "dynamic-config-yaml",
+            "engine-stats-interval", "log-stats", "log-stats-interval", "dynamic-config-yaml",
             "dynamic-config-json", "otel-endpoint", "otel-service-name", "otel-secure");
 
     private final Main main = new Main();
@@ -124,6 +124,7 @@ public final class RouterMain {
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-interval", "60")) * 1000));
         overrides.put("camel.component.llm.health-check-timeout-ms",
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-timeout-seconds", "10")) * 1000));
+        overrides.put("camel.component.llm.request-stats-window-seconds", rp.getOrDefault("router.request-stats-window", "60"));
         overrides.put("camel.component.llm.prefix-min-match-length", rp.getOrDefault("router.prefix-min-match-length", "256"));
         String sessionKey = settings.routerProperties.get("router.session-key");
         if (sessionKey != null && !sessionKey.isBlank()) {
@@ -297,6 +298,7 @@ public final class RouterMain {
             if (!Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(logic)) {
                 throw new UsageException("--routing-logic must be roundrobin, session, least-loaded or prefixaware, got '" + logic + "'");
             }
+            intValue("request-stats-window", get("request-stats-window", "60"), 1, 3600);
             intValue("prefix-min-match-length", get("prefix-min-match-length", "256"), 1, 1 << 20);
             if ("session".equals(logic) && get("session-key", null) == null) {
                 throw new UsageException("--routing-logic session needs --session-key <header name>");

@@ -94,7 +94,7 @@ public class RouterOptions {
     @Option(names = "--engine-stats-interval", description = "Not supported yet.")
     String engineStatsInterval;
 
-    @Option(names = "--request-stats-window", description = "Not supported yet.")
+    @Option(names = "--request-stats-window", description = "Seconds over which the per-backend vllm:current_qps, vllm:avg_latency, vllm:avg_itl gauges are computed (default 60).")
     String requestStatsWindow;
 
     @Option(names = "--log-stats", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")

@@ -123,6 +123,43 @@ class ObservabilityTest {
         assertThat(m).contains("llm_router_requests_in_flight{model=\"m-a\"} 0.0");
     }
 
+    @Test
+    void every_metric_of_the_grafana_dashboard_and_of_the_vllm_router_parity_set_exists_after_traffic() throws Exception {
+        a1.failWithStatus(503);
+        f.post("/v1/chat/completions", RouterFixture.chat("m-a")); // failover a1 -> a2
+        a2.failWithStatus(500);
+        f.post("/v1/chat/completions", RouterFixture.chat("m-a")); // fallback m-a -> m-b
+        stream(RouterFixture.streamChat("m-b"));
+        for (int i = 0; i < 3; i++) {
+            f.post("/v1/chat/completions", RouterFixture.chat("m-a")); // a1 ejected after 3 failures
+        }
+        String metrics = f.get("/metrics").body();
+        JsonNode dashboard = JSON.readTree(java.nio.file.Path.of("docs/grafana/camel-llm-router.json").toFile());
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        java.util.regex.Pattern metric = java.util.regex.Pattern.compile("(llm_router_[a-z_]+|vllm:[a-z_]+)");
+        for (JsonNode panel : dashboard.path("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                java.util.regex.Matcher m = metric.matcher(target.path("expr").asText());
+                while (m.find()) {
+                    names.add(m.group(1));
+                }
+            }
+        }
+        assertThat(names).hasSizeGreaterThan(15);
+        for (String name : names) {
+            assertThat(metrics).as("dashboard metric %s on /metrics", name).containsPattern("(?m)^" + java.util.regex.Pattern.quote(name) + "[{ ]");
+        }
+        for (String parity : List.of("vllm:current_qps", "vllm:avg_latency", "vllm:avg_itl", "vllm:avg_decoding_length",
+                "vllm:num_prefill_requests", "vllm:num_decoding_requests", "vllm:healthy_pods_total",
+                "vllm:num_incoming_requests_total", "vllm:input_tokens_total", "vllm:output_tokens_total",
+                "vllm:request_errors_total", "vllm:request_latency_seconds_bucket")) {
+            assertThat(metrics).as(parity).containsPattern("(?m)^" + java.util.regex.Pattern.quote(parity) + "\\{");
+        }
+        assertThat(metrics).contains("vllm:healthy_pods_total{server=\"" + a1.url() + "\"} 0.0");
+        assertThat(metrics).contains("vllm:healthy_pods_total{server=\"" + b1.url() + "\"} 1.0");
+        assertThat(metrics).containsPattern("vllm:request_errors_total\\{error_type=\"status_503\",model=\"m-a\",server=\"" + java.util.regex.Pattern.quote(a1.url()));
+    }
+
     void stream(String body) throws Exception {
         HttpResponse<java.io.InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")

@@ -16,6 +16,7 @@ public final class BackendState {
     private final String id;
     private final OutlierPolicy policy;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger streaming = new AtomicInteger();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private int consecutiveFailures;
@@ -48,6 +49,19 @@ public final class BackendState {
 
     public void end() {
         inFlight.decrementAndGet();
+    }
+
+    /** Streams from this backend being relayed (after their headers). */
+    public int streaming() {
+        return streaming.get();
+    }
+
+    public void streamStarted() {
+        streaming.incrementAndGet();
+    }
+
+    public void streamEnded() {
+        streaming.decrementAndGet();
     }
 
     /** In rotation: not ejected by outlier detection and not failing its active health check. */
@@ -123,6 +137,7 @@ public final class BackendState {
             m.put("ejected_for_ms", TimeUnit.NANOSECONDS.toMillis(ejectedUntilNanos - now));
         }
         m.put("in_flight", inFlight.get());
+        m.put("streaming", streaming.get());
         m.put("requests", requests.get());
         m.put("failures", failures.get());
         m.put("ejections", ejections);

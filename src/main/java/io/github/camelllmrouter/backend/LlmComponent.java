@@ -35,6 +35,7 @@ public class LlmComponent extends DefaultComponent {
     private volatile long healthTimer = -1;
     private String sessionKey;
     private int prefixMinMatchLength = 256;
+    private int requestStatsWindowSeconds = 60;
     private long requestTimeBudgetMs = 900000;
     private volatile RouterMetrics metrics;
 
@@ -70,9 +71,19 @@ public class LlmComponent extends DefaultComponent {
         RouterMetrics m = metrics;
         if (m == null) {
             m = RouterMetrics.of(getCamelContext());
+            m.statsWindowSeconds(requestStatsWindowSeconds);
             metrics = m;
         }
         return m;
+    }
+
+    public int getRequestStatsWindowSeconds() {
+        return requestStatsWindowSeconds;
+    }
+
+    /** --request-stats-window: seconds over which per-backend QPS and averages are computed. */
+    public void setRequestStatsWindowSeconds(int requestStatsWindowSeconds) {
+        this.requestStatsWindowSeconds = requestStatsWindowSeconds;
     }
 
     /** Active health checks: one probe per backend per interval; results change state only past a threshold. */
@@ -91,8 +102,12 @@ public class LlmComponent extends DefaultComponent {
 
     /** One state per backend URL, shared by every model that uses that server. */
     public BackendState state(String backendId) {
-        return states.computeIfAbsent(backendId, id -> new BackendState(id,
-                new BackendState.OutlierPolicy(ejectConsecutiveFailures, ejectBaseMs, ejectMaxMs)));
+        return states.computeIfAbsent(backendId, id -> {
+            BackendState state = new BackendState(id,
+                    new BackendState.OutlierPolicy(ejectConsecutiveFailures, ejectBaseMs, ejectMaxMs));
+            metrics().backend(state);
+            return state;
+        });
     }
 
     public Collection<BackendState> states() {

@@ -36,7 +36,7 @@ class LlmProducer extends DefaultAsyncProducer {
                     if (error != null) {
                         exchange.setException(error instanceof CompletionException ? error.getCause() : error);
                     } else {
-                        call.served(endpoint.backendId(), model);
+                        call.served(endpoint.backendId(), model, endpoint.state());
                         exchange.getMessage().setBody(response);
                     }
                     callback.done(false);

@@ -1,5 +1,8 @@
 package io.github.camelllmrouter.backend;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -11,7 +14,30 @@ import org.apache.camel.CamelContext;
  */
 public final class RouterMetrics {
 
+    private static final java.time.Duration[] VLLM_BUCKETS = java.util.stream.DoubleStream
+            .of(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+            .mapToObj(x -> java.time.Duration.ofNanos((long) (x * 1e9))).toArray(java.time.Duration[]::new);
+
     private final MeterRegistry registry;
+
+    /** Keeps the {@code vllm:} prefix of the vLLM router's metric names; everything else as before. */
+    record KeepVllmPrefix(io.micrometer.core.instrument.config.NamingConvention base)
+            implements io.micrometer.core.instrument.config.NamingConvention {
+        @Override
+        public String name(String name, io.micrometer.core.instrument.Meter.Type type, String baseUnit) {
+            return name.startsWith("vllm:") ? "vllm:" + base.name(name.substring(5), type, baseUnit) : base.name(name, type, baseUnit);
+        }
+
+        @Override
+        public String tagKey(String key) {
+            return base.tagKey(key);
+        }
+
+        @Override
+        public String tagValue(String value) {
+            return base.tagValue(value);
+        }
+    }
 
     private RouterMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -19,11 +45,22 @@ public final class RouterMetrics {
 
     public static RouterMetrics of(CamelContext context) {
         MeterRegistry r = context == null ? null : context.getRegistry().findSingleByType(MeterRegistry.class);
+        if (r != null) {
+            // the vLLM router's names have a colon (vllm:current_qps); Prometheus allows it, the default convention does not
+            io.micrometer.core.instrument.config.NamingConvention base = r.config().namingConvention();
+            if (!(base instanceof KeepVllmPrefix)) {
+                r.config().namingConvention(new KeepVllmPrefix(base));
+            }
+        }
         return new RouterMetrics(r != null ? r : new SimpleMeterRegistry());
     }
 
     /** One call to one backend: outcome is "success", "client_error" (4xx passed through) or the failure reason. */
     public void attempt(String model, String backend, String outcome) {
+        if (!"success".equals(outcome) && !"client_error".equals(outcome)) {
+            Counter.builder("vllm:request_errors").description("Total request errors")
+                    .tag("server", backend).tag("model", model).tag("error_type", outcome).register(registry).increment();
+        }
         Counter.builder("llm_router_attempts").description("Calls to backends by model, backend and outcome")
                 .tag("model", model).tag("backend", backend).tag("outcome", outcome).register(registry).increment();
     }
@@ -51,10 +88,73 @@ public final class RouterMetrics {
         }).addAndGet(delta);
     }
 
+    private final Map<String, RequestStats> stats = new ConcurrentHashMap<>();
+    private volatile int statsWindowSeconds = 60;
+
+    /** --request-stats-window: seconds over which the vLLM-router gauges are averaged. */
+    public void statsWindowSeconds(int seconds) {
+        statsWindowSeconds = seconds;
+    }
+
+    /**
+     * The vLLM production-stack router's per-server gauges, under its names and label ({@code server}), so its
+     * Grafana dashboards keep working: vllm:current_qps, vllm:avg_latency, vllm:avg_itl, vllm:avg_decoding_length,
+     * vllm:num_prefill_requests (waiting for the first byte), vllm:num_decoding_requests (streaming) and
+     * vllm:healthy_pods_total (1 while in rotation).
+     */
+    public void backend(BackendState state) {
+        stats.computeIfAbsent(state.id(), id -> {
+            RequestStats s = new RequestStats(statsWindowSeconds);
+            gauge("vllm:current_qps", "Current Queries Per Second", id, s, RequestStats::qps);
+            gauge("vllm:avg_latency", "Average end-to-end request latency", id, s, RequestStats::avgLatency);
+            gauge("vllm:avg_itl", "Average Inter-Token Latency", id, s, RequestStats::avgItl);
+            gauge("vllm:avg_decoding_length", "Average decoding time (first token to end), seconds", id, s, RequestStats::avgDecoding);
+            gauge("vllm:num_prefill_requests", "Requests waiting for their first byte", id, state, b -> b.inFlight());
+            gauge("vllm:num_decoding_requests", "Streams being relayed", id, state, b -> b.streaming());
+            // a gauge in the vLLM router; Prometheus' Java client drops "_total" from gauge names, so it is
+            // exposed through a function counter to keep the name dashboards query (its value can go down)
+            io.micrometer.core.instrument.FunctionCounter.builder("vllm:healthy_pods", state, b -> b.available() ? 1 : 0)
+                    .description("1 while the backend is in rotation (a gauge)").tag("server", id).register(registry);
+            return s;
+        });
+    }
+
+    private <T> void gauge(String name, String help, String server, T obj, java.util.function.ToDoubleFunction<T> f) {
+        io.micrometer.core.instrument.Gauge.builder(name, obj, f).description(help).tag("server", server).register(registry);
+    }
+
+    /** A valid incoming request, by the model asked for (vllm:num_incoming_requests). */
+    public void incoming(String model) {
+        Counter.builder("vllm:num_incoming_requests").description("Total valid incoming requests to router")
+                .tag("model", model).register(registry).increment();
+    }
+
     /** One finished model request, counted for the model and backend that served it. */
     public void request(String model, String backend, int status, String outcome, long durationNanos, long ttftNanos,
                         long[] usage) {
+        request(model, backend, status, outcome, durationNanos, ttftNanos, 0, usage);
+    }
+
+    public void request(String model, String backend, int status, String outcome, long durationNanos, long ttftNanos,
+                        long decodingNanos, long[] usage) {
         String b = backend == null ? "none" : backend;
+        RequestStats s = stats.get(b);
+        if (s != null) {
+            s.request(durationNanos / 1e9, decodingNanos / 1e9);
+        }
+        io.micrometer.core.instrument.Timer.builder("vllm:request_latency").description("End-to-end request latency observed at the router")
+                .tag("server", b).tag("model", model).tag("status", Integer.toString(status))
+                .serviceLevelObjectives(VLLM_BUCKETS).register(registry).record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        if (usage != null) {
+            if (usage[0] >= 0) {
+                Counter.builder("vllm:input_tokens").description("Total input tokens processed")
+                        .tag("server", b).tag("model", model).register(registry).increment(usage[0]);
+            }
+            if (usage[1] >= 0) {
+                Counter.builder("vllm:output_tokens").description("Total output tokens generated")
+                        .tag("server", b).tag("model", model).register(registry).increment(usage[1]);
+            }
+        }
         Counter.builder("llm_router_requests").description("Model requests by model and backend that served, status class and outcome")
                 .tag("model", model).tag("backend", b).tag("status", (status / 100) + "xx").tag("outcome", outcome)
                 .register(registry).increment();
@@ -80,7 +180,11 @@ public final class RouterMetrics {
     }
 
     /** The gap between two chunks of a stream. */
-    public void interTokenLatency(String model, long nanos) {
+    public void interTokenLatency(String model, String backend, long nanos) {
+        RequestStats st = stats.get(backend);
+        if (st != null) {
+            st.interToken(nanos / 1e9);
+        }
         io.micrometer.core.instrument.Timer.builder("llm_router_inter_token_latency").description("Gaps between stream chunks")
                 .tag("model", model).publishPercentileHistogram().register(registry)
                 .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);

@@ -31,6 +31,7 @@ public final class LlmCall {
     private volatile int hops;
     private volatile String servedBackend;
     private volatile String servedModel;
+    private volatile io.github.camelllmrouter.backend.BackendState servedState;
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
     private final List<String> trail = new ArrayList<>();
@@ -133,9 +134,15 @@ public final class LlmCall {
         return servedModel;
     }
 
-    public void served(String backend, String model) {
+    public void served(String backend, String model, io.github.camelllmrouter.backend.BackendState state) {
         this.servedBackend = backend;
         this.servedModel = model;
+        this.servedState = state;
+    }
+
+    /** The state of the backend that served, or null. */
+    public io.github.camelllmrouter.backend.BackendState servedState() {
+        return servedState;
     }
 
     public String fallbackFrom() {

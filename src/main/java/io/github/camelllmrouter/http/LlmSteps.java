@@ -66,6 +66,7 @@ public class LlmSteps {
         call.request(parsed);
         call.metrics(component(exchange).metrics());
         call.metrics().inFlight(parsed.requestedModel(), 1);
+        call.metrics().incoming(parsed.requestedModel());
         exchange.setVariable("model", parsed.requestedModel());
         exchange.setVariable("stream", parsed.stream());
     }

@@ -200,6 +200,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         }
 
         void start() {
+            if (call.servedState() != null) {
+                call.servedState().streamStarted();
+            }
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(response.status()));
             copyHeaders(response.headers(), head.headers());
             call.routerHeaders().forEach(head.headers()::set);
@@ -268,7 +271,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             if (firstChunkNanos == 0) {
                 firstChunkNanos = now;
             } else if (call.metrics() != null) {
-                call.metrics().interTokenLatency(call.servedModel(), now - lastChunkNanos);
+                call.metrics().interTokenLatency(call.servedModel(), call.servedBackend(), now - lastChunkNanos);
             }
             lastChunkNanos = now;
             long[] u = RequestRecord.usage(bytes);
@@ -291,7 +294,11 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 // without a usage chunk, completion tokens are counted as content events (one token each in vLLM)
                 long[] tokens = usage != null ? usage : new long[] {-1, events};
                 RequestRecord.done(call, call.metrics(), response.status(), outcome,
-                        (firstChunkNanos == 0 ? System.nanoTime() : firstChunkNanos) - call.startNanos(), tokens);
+                        (firstChunkNanos == 0 ? System.nanoTime() : firstChunkNanos) - call.startNanos(),
+                        firstChunkNanos == 0 ? 0 : lastChunkNanos - firstChunkNanos, tokens);
+            }
+            if (call.servedState() != null) {
+                call.servedState().streamEnded();
             }
             if (idleTimer >= 0) {
                 vertx.cancelTimer(idleTimer);

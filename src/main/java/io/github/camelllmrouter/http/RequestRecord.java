@@ -53,12 +53,18 @@ public final class RequestRecord {
      * @param usage     prompt and completion tokens, or null when unknown
      */
     public static void done(LlmCall call, RouterMetrics metrics, int status, String outcome, long ttftNanos, long[] usage) {
+        done(call, metrics, status, outcome, ttftNanos, 0, usage);
+    }
+
+    /** @param decodingNanos for a stream, from its first chunk to its end */
+    public static void done(LlmCall call, RouterMetrics metrics, int status, String outcome, long ttftNanos,
+                            long decodingNanos, long[] usage) {
         if (call.request() == null || !call.finishOnce()) {
             return; // not a model request (a 400 before parsing, /health, ...), or already recorded
         }
         long durationNanos = System.nanoTime() - call.startNanos();
         String model = call.servedModel() != null ? call.servedModel() : call.request().model();
-        metrics.request(model, call.servedBackend(), status, outcome, durationNanos, ttftNanos, usage);
+        metrics.request(model, call.servedBackend(), status, outcome, durationNanos, ttftNanos, decodingNanos, usage);
         metrics.inFlight(call.request().requestedModel(), -1);
         if (!ACCESS.isInfoEnabled()) {
             return;
