@@ -36,7 +36,7 @@ public final class RouterMain {
             "backend-health-check-timeout-seconds", "k8s-port",
             "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
             "engine-stats-interval", "log-stats", "log-stats-interval", "dynamic-config-yaml",
-            "dynamic-config-json", "otel-endpoint", "otel-service-name", "otel-secure");
+            "dynamic-config-json");
 
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
@@ -177,6 +177,7 @@ public final class RouterMain {
 
     public void stop() {
         try {
+            io.github.camelllmrouter.http.RouterTracing.shutdown();
             if (deletions != null) {
                 deletions.close();
             }
@@ -326,6 +327,12 @@ public final class RouterMain {
                 System.setProperty("log4j2.configurationFile", "log4j2-json.properties");
             }
             io.github.camelllmrouter.http.RequestRecord.jsonFormat("json".equals(format));
+            String otel = get("otel-endpoint", null);
+            if (otel != null) {
+                String secure = get("otel-secure", "false");
+                io.github.camelllmrouter.http.RouterTracing.configure(otel, get("otel-service-name", "camel-llm-router"),
+                        "true".equalsIgnoreCase(secure));
+            }
             LogLevels.apply(level);
             try {
                 catalogue = ModelCatalogue.fromStatic(get("static-backends", null), get("static-models", null),

@@ -115,13 +115,13 @@ public class RouterOptions {
     @Option(names = "--log-format", description = "text (default) or json: one JSON object per log line, the access log included.")
     String logFormat;
 
-    @Option(names = "--otel-endpoint", description = "Not supported yet.")
+    @Option(names = "--otel-endpoint", description = "OTLP/gRPC endpoint (e.g. http://127.0.0.1:4317): turns tracing on.")
     String otelEndpoint;
 
-    @Option(names = "--otel-service-name", description = "Not supported yet.")
+    @Option(names = "--otel-service-name", description = "service.name of the spans (default camel-llm-router).")
     String otelServiceName;
 
-    @Option(names = "--otel-secure", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
+    @Option(names = "--otel-secure", arity = "0..1", fallbackValue = "true", description = "Use TLS to an endpoint given without a scheme.")
     String otelSecure;
 
     @Option(names = "--prefix-min-match-length", description = "prefixaware: leading bytes of the prompt that pick the backend (default 256).")

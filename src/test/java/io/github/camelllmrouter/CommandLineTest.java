@@ -79,7 +79,7 @@ class CommandLineTest {
 
     @Test
     void flags_not_implemented_yet_are_refused_not_ignored() {
-        assertRefused("--otel-endpoint is not supported yet", "--otel-endpoint", "http://127.0.0.1:4317");
+        assertRefused("--dynamic-config-yaml is not supported yet", "--dynamic-config-yaml", "/tmp/c.yaml");
         assertRefused("--log-format must be text or json", "--log-format", "xml");
         assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");

@@ -89,7 +89,9 @@ class FatJarIT {
         java(dir, "-jar", JAR.toString(), "--port", "" + port, "--service-discovery", "static",
                 "--static-backends", "http://127.0.0.1:" + p1 + ",http://127.0.0.1:" + p2,
                 "--static-models", "m-a,m-b", "--static-aliases", "alias-x:m-a", "--static-model-types", "chat,chat",
-                "--routing-logic", "roundrobin");
+                "--routing-logic", "roundrobin",
+                // tracing on, towards a collector that is not there: spans are dropped, requests still served
+                "--otel-endpoint", "http://127.0.0.1:1", "--otel-service-name", "router-it");
         awaitUp(port);
         assertThat(chat(port, "m-a").headers().firstValue("x-served-by")).contains("b1");
         assertThat(chat(port, "m-b").headers().firstValue("x-served-by")).contains("b2");

@@ -28,11 +28,16 @@ class LlmProducer extends DefaultAsyncProducer {
         call.nextAttempt();
         String model = call.request().model();
         long sent = System.nanoTime();
+        io.opentelemetry.api.trace.Span span = io.github.camelllmrouter.http.RouterTracing.startAttempt(call, endpoint.base());
         endpoint.getComponent().client()
                 .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body(),
                         call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()))
                 .whenComplete((response, error) -> {
                     call.addBackendNanos(System.nanoTime() - sent);
+                    Throwable failure = error instanceof CompletionException ? error.getCause() : error;
+                    io.github.camelllmrouter.http.RouterTracing.endAttempt(span,
+                            response != null ? response.status() : failure instanceof BackendException b ? b.status() : 0,
+                            failure instanceof BackendException b ? b.reason() : failure != null ? failure.getClass().getSimpleName() : null);
                     if (error != null) {
                         exchange.setException(error instanceof CompletionException ? error.getCause() : error);
                     } else {

@@ -37,6 +37,7 @@ public final class LlmCall {
     private final List<String> trail = new ArrayList<>();
     private final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile io.github.camelllmrouter.backend.RouterMetrics metrics;
+    private volatile io.opentelemetry.api.trace.Span span;
 
     public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders, String requestId) {
         this.requestId = requestId;
@@ -81,6 +82,15 @@ public final class LlmCall {
 
     public void metrics(io.github.camelllmrouter.backend.RouterMetrics metrics) {
         this.metrics = metrics;
+    }
+
+    /** The request's trace span, or null when tracing is off. */
+    public io.opentelemetry.api.trace.Span span() {
+        return span;
+    }
+
+    void span(io.opentelemetry.api.trace.Span span) {
+        this.span = span;
     }
 
     public String requestId() {

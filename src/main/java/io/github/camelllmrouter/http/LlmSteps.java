@@ -67,6 +67,7 @@ public class LlmSteps {
         call.metrics(component(exchange).metrics());
         call.metrics().inFlight(parsed.requestedModel(), 1);
         call.metrics().incoming(parsed.requestedModel());
+        call.span(RouterTracing.startRequest(call));
         exchange.setVariable("model", parsed.requestedModel());
         exchange.setVariable("stream", parsed.stream());
     }

@@ -66,6 +66,7 @@ public final class RequestRecord {
         String model = call.servedModel() != null ? call.servedModel() : call.request().model();
         metrics.request(model, call.servedBackend(), status, outcome, durationNanos, ttftNanos, decodingNanos, usage);
         metrics.inFlight(call.request().requestedModel(), -1);
+        RouterTracing.endRequest(call, status, outcome, usage);
         if (!ACCESS.isInfoEnabled()) {
             return;
         }
