@@ -156,6 +156,7 @@ class ObservabilityTest {
             assertThat(metrics).as(parity).containsPattern("(?m)^" + java.util.regex.Pattern.quote(parity) + "\\{");
         }
         assertThat(metrics).contains("vllm:healthy_pods_total{server=\"" + a1.url() + "\"} 0.0");
+        assertThat(metrics).containsPattern("resilience4j_circuitbreaker_state\\{[^}]*name=\"breaker-m-a\"");
         assertThat(metrics).contains("vllm:healthy_pods_total{server=\"" + b1.url() + "\"} 1.0");
         assertThat(metrics).containsPattern("vllm:request_errors_total\\{error_type=\"status_503\",model=\"m-a\",server=\"" + java.util.regex.Pattern.quote(a1.url()));
     }

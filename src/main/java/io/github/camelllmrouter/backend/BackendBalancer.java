@@ -237,7 +237,7 @@ public class BackendBalancer extends LoadBalancerSupport {
             component.metrics().attempt(model(), backend, failure.reason());
             if (target.state().failure(failure.reason(), failure.retryAfterSeconds())) {
                 component.metrics().ejection(backend, failure.reason());
-                LOG.warn("backend {} out of rotation after {}", backend, failure.reason());
+                LOG.warn("backend {} out of rotation after {} (request={})", backend, failure.reason(), call.requestId());
             }
             call.trail("backend " + backend + " failed: " + failure.reason());
             if (failure.retryAfterSeconds() != null) {
@@ -247,7 +247,7 @@ public class BackendBalancer extends LoadBalancerSupport {
                 finish(failure);
             } else if (call.attempts() >= component.getMaxAttemptsPerRequest()
                        || call.remainingMs(component.getRequestTimeBudgetMs()) <= 0) {
-                LOG.info("no failover for model={} from={}: the request's attempt or time budget is spent", model(), backend);
+                LOG.info("no failover request={} model={} from={}: the request's attempt or time budget is spent", call.requestId(), model(), backend);
                 finish(failure);
             } else {
                 reroutes++;

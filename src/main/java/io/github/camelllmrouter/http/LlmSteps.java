@@ -108,11 +108,11 @@ public class LlmSteps {
                 org.apache.camel.ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, "open", String.class).toLowerCase();
         LlmComponent llm = component(exchange);
         if (call.attempts() >= llm.getMaxAttemptsPerRequest() || call.remainingMs(llm.getRequestTimeBudgetMs()) <= 0) {
-            LOG.warn("no fallback from={} to={}: the request's attempt or time budget is spent", from, target);
+            LOG.warn("no fallback request={} from={} to={}: the request's attempt or time budget is spent", call.requestId(), from, target);
             throw new RuntimeCamelException(cause != null ? rootCause(cause) : new IllegalStateException("budget spent"));
         }
         if (hop > maxFallbackHops) {
-            LOG.warn("fallback refused model={} to={} hop={} (limit {})", from, target, hop, maxFallbackHops);
+            LOG.warn("fallback refused request={} model={} to={} hop={} (limit {})", call.requestId(), from, target, hop, maxFallbackHops);
             throw new OpenAiException(503, "server_error", "fallback_limit", null,
                     "No model could answer: the fallback chain from '" + call.request().requestedModel()
                     + "' exceeded " + maxFallbackHops + " hops.");

@@ -258,7 +258,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             if (!finish(code)) {
                 return;
             }
-            LOG.warn("stream cut: {} ({})", message, code);
+            LOG.warn("stream cut request={} code={}: {}", call.requestId(), code, message);
             upstream.request().reset();
             String event = "data: " + OpenAiException.json(message, "server_error", null, code) + "\n\n";
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event.getBytes(StandardCharsets.UTF_8))));
