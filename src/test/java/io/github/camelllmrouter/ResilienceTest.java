@@ -283,6 +283,28 @@ class ResilienceTest {
     }
 
     @Test
+    void when_a_model_and_its_fallbacks_are_all_out_the_last_resort_is_tried_anyway() throws Exception {
+        // one failure ejects for a minute; Retry-After-free 503s eject every backend of m-b and m-c
+        start(Map.of("camel.component.llm.eject-consecutive-failures", "1",
+                "camel.resilience4j.minimum-number-of-calls", "100"));
+        for (FakeOpenAiBackend b : List.of(b1, b2, c1)) {
+            b.failWithStatus(503);
+        }
+        assertThat(chat("m-b").statusCode()).isEqualTo(503); // b1, b2 and then c1 fail: all ejected
+        for (FakeOpenAiBackend b : List.of(b1, b2, c1)) {
+            b.healthy();
+        }
+        int bCalls = calls(b1) + calls(b2);
+        // m-b's backends are all out and m-b has a fallback: it goes to m-c without trying them;
+        // m-c is out too and has no fallback, so its backend is tried anyway (panic) and answers
+        HttpResponse<String> r = chat("m-b");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-served-by")).contains("c1");
+        assertThat(calls(b1) + calls(b2)).isEqualTo(bCalls);
+        assertThat(f.get("/metrics").body()).contains("llm_router_panics_total{model=\"m-c\"}");
+    }
+
+    @Test
     void a_stream_cut_after_it_started_is_not_retried() throws Exception {
         start();
         a1.chunks(10);

@@ -30,6 +30,7 @@ public class BackendBalancer extends LoadBalancerSupport {
     private final Integer rerouteAttempts;
     private volatile Target[] targets;
     private volatile HashRing ring;
+    private volatile Boolean lastResort;
     private final Object lock = new Object();
 
     public BackendBalancer() {
@@ -70,6 +71,48 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
         throw new IllegalArgumentException("BackendBalancer balances llm: endpoints only, got " + current);
     }
+
+    /**
+     * Panic mode, as Envoy's: a model whose route has no fallback is the last resort, so when all its backends are
+     * out of rotation they are tried anyway rather than refusing the request without trying.
+     */
+    private boolean lastResort(org.apache.camel.CamelContext context) {
+        Boolean b = lastResort;
+        if (b == null) {
+            org.apache.camel.model.RouteDefinition def = getRouteId() == null ? null
+                    : ((org.apache.camel.model.ModelCamelContext) context).getRouteDefinition(getRouteId());
+            b = def == null || !hasFallback(def.getOutputs());
+            lastResort = b;
+        }
+        return b;
+    }
+
+    private static boolean hasFallback(List<org.apache.camel.model.ProcessorDefinition<?>> outputs) {
+        for (org.apache.camel.model.ProcessorDefinition<?> p : outputs) {
+            if (p instanceof org.apache.camel.model.CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
+                return true;
+            }
+            if (hasFallback(p.getOutputs())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Any backend not tried yet, in rotation or not (panic). */
+    private Target anyUntried(Target[] all, boolean[] tried) {
+        synchronized (lock) {
+            for (int k = 0; k < all.length; k++) {
+                int i = (panicCursor++ & Integer.MAX_VALUE) % all.length;
+                if (!tried[i] && all[i].weight() > 0) {
+                    return all[i];
+                }
+            }
+            return null;
+        }
+    }
+
+    private int panicCursor;
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
@@ -197,7 +240,16 @@ public class BackendBalancer extends LoadBalancerSupport {
         void next() {
             String logic = component.getRoutingLogic();
             String prefix = "prefixaware".equals(logic) ? call.request().promptPrefix(component.getPrefixMinMatchLength()) : null;
-            Target target = pick(all, tried, sessionKey(), prefix, "least-loaded".equals(logic));
+            Target picked = pick(all, tried, sessionKey(), prefix, "least-loaded".equals(logic));
+            if (picked == null && last == null && lastResort(exchange.getContext())) {
+                picked = anyUntried(all, tried);
+                if (picked != null) {
+                    LOG.warn("panic request={} model={}: every backend is out of rotation and there is no fallback; trying {}",
+                            call.requestId(), model(), picked.endpoint.backendId());
+                    component.metrics().panic(model());
+                }
+            }
+            final Target target = picked;
             if (target == null) {
                 finish(last != null ? last : unavailable());
                 return;

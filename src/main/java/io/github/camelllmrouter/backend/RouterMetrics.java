@@ -203,6 +203,11 @@ public final class RouterMetrics {
                 .tag("backend", backend).tag("healthy", Boolean.toString(healthy)).register(registry).increment();
     }
 
+    public void panic(String model) {
+        Counter.builder("llm_router_panics").description("Requests sent to out-of-rotation backends because nothing else was left")
+                .tag("model", model).register(registry).increment();
+    }
+
     public void ejection(String backend, String reason) {
         Counter.builder("llm_router_ejections").description("Backends taken out of rotation by outlier detection")
                 .tag("backend", backend).tag("reason", reason).register(registry).increment();
