@@ -35,8 +35,7 @@ public final class RouterMain {
     static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "k8s-service-discovery-type", "static-model-labels",
             "backend-health-check-timeout-seconds", "k8s-port",
             "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
-            "engine-stats-interval", "log-stats", "log-stats-interval", "dynamic-config-yaml",
-            "dynamic-config-json");
+            "dynamic-config-yaml", "dynamic-config-json");
 
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
@@ -124,6 +123,11 @@ public final class RouterMain {
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-interval", "60")) * 1000));
         overrides.put("camel.component.llm.health-check-timeout-ms",
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-timeout-seconds", "10")) * 1000));
+        overrides.put("camel.component.llm.engine-stats-interval-ms",
+                Long.toString(Long.parseLong(rp.getOrDefault("router.engine-stats-interval", "0")) * 1000));
+        boolean logStats = "true".equalsIgnoreCase(rp.getOrDefault("router.log-stats", "false"));
+        overrides.put("camel.component.llm.log-stats-interval-ms",
+                logStats ? Long.toString(Long.parseLong(rp.getOrDefault("router.log-stats-interval", "10")) * 1000) : "0");
         overrides.put("camel.component.llm.request-stats-window-seconds", rp.getOrDefault("router.request-stats-window", "60"));
         overrides.put("camel.component.llm.prefix-min-match-length", rp.getOrDefault("router.prefix-min-match-length", "256"));
         String sessionKey = settings.routerProperties.get("router.session-key");
@@ -300,6 +304,8 @@ public final class RouterMain {
                 throw new UsageException("--routing-logic must be roundrobin, session, least-loaded or prefixaware, got '" + logic + "'");
             }
             intValue("request-stats-window", get("request-stats-window", "60"), 1, 3600);
+            intValue("engine-stats-interval", get("engine-stats-interval", "0"), 0, 86400);
+            intValue("log-stats-interval", get("log-stats-interval", "10"), 1, 86400);
             intValue("prefix-min-match-length", get("prefix-min-match-length", "256"), 1, 1 << 20);
             if ("session".equals(logic) && get("session-key", null) == null) {
                 throw new UsageException("--routing-logic session needs --session-key <header name>");

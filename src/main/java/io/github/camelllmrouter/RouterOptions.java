@@ -91,16 +91,16 @@ public class RouterOptions {
     @Option(names = "--session-key", description = "With --routing-logic session: the request header that pins a session to a backend.")
     String sessionKey;
 
-    @Option(names = "--engine-stats-interval", description = "Not supported yet.")
+    @Option(names = "--engine-stats-interval", description = "Seconds between scrapes of each backend's /metrics (running, waiting, KV cache); 0 = off (default).")
     String engineStatsInterval;
 
     @Option(names = "--request-stats-window", description = "Seconds over which the per-backend vllm:current_qps, vllm:avg_latency, vllm:avg_itl gauges are computed (default 60).")
     String requestStatsWindow;
 
-    @Option(names = "--log-stats", arity = "0..1", fallbackValue = "true", description = "Not supported yet.")
+    @Option(names = "--log-stats", arity = "0..1", fallbackValue = "true", description = "Log one stats line per backend every --log-stats-interval seconds.")
     String logStats;
 
-    @Option(names = "--log-stats-interval", description = "Not supported yet.")
+    @Option(names = "--log-stats-interval", description = "Seconds between stats lines (default 10).")
     String logStatsInterval;
 
     @Option(names = "--dynamic-config-yaml", description = "Not supported yet.")

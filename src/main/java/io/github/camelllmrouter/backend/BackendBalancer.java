@@ -198,7 +198,7 @@ public class BackendBalancer extends LoadBalancerSupport {
             return a; // the only one
         }
         Target b = draw(all, tried, total - a.weight(), a);
-        return b.state().inFlight() < a.state().inFlight() ? b : a;
+        return b.state().load() < a.state().load() ? b : a;
     }
 
     private static Target draw(Target[] all, boolean[] tried, int total, Target except) {

@@ -211,6 +211,14 @@ public final class BackendClient implements AutoCloseable {
         return result;
     }
 
+    /** GET {@code /metrics} of a backend (the vLLM engine's Prometheus text); completes with null on failure. */
+    public CompletableFuture<String> scrape(URI base, long timeoutMs) {
+        CompletableFuture<String> result = new CompletableFuture<>();
+        simple(base, HttpMethod.GET, "/metrics", null, timeoutMs).onComplete(ar ->
+                result.complete(ar.succeeded() && ar.result().statusCode() == 200 ? ar.result().body().toString() : null));
+        return result;
+    }
+
     private record Answer(int statusCode, Buffer body) {
     }
 

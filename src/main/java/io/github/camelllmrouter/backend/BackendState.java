@@ -28,6 +28,51 @@ public final class BackendState {
     private int probeSuccesses;
     private long lastProbeMillis;
     private String lastProbe;
+    private volatile EngineStats engine;
+
+    /** What the backend's own /metrics said at the last scrape (--engine-stats-interval). */
+    public record EngineStats(double running, double waiting, double kvCacheUsage, long atMillis) {
+
+        /** Sums each vLLM gauge over its lines (one per served model); -1 where the engine does not expose it. */
+        static EngineStats parse(String text) {
+            double[] v = {-1, -1, -1};
+            String[] names = {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:gpu_cache_usage_perc"};
+            for (String line : text.split("\n")) {
+                for (int i = 0; i < names.length; i++) {
+                    if (line.startsWith(names[i]) && (line.charAt(names[i].length()) == '{' || line.charAt(names[i].length()) == ' ')) {
+                        try {
+                            double x = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
+                            v[i] = v[i] < 0 ? x : v[i] + x;
+                        } catch (NumberFormatException ignored) {
+                            // not a sample line
+                        }
+                    }
+                }
+                if (line.startsWith("vllm:kv_cache_usage_perc") && v[2] < 0) {
+                    try {
+                        v[2] = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
+                    } catch (NumberFormatException ignored) {
+                        // not a sample line
+                    }
+                }
+            }
+            return new EngineStats(v[0], v[1], v[2], System.currentTimeMillis());
+        }
+    }
+
+    public void engineStats(String metricsText) {
+        engine = metricsText == null ? null : EngineStats.parse(metricsText);
+    }
+
+    public EngineStats engineStats() {
+        return engine;
+    }
+
+    /** Load for least-loaded routing: requests in flight here, plus what the engine says is queued. */
+    public double load() {
+        EngineStats e = engine;
+        return inFlight.get() + (e != null && e.waiting() > 0 ? e.waiting() : 0);
+    }
 
     public BackendState(String id, OutlierPolicy policy) {
         this.id = id;
@@ -143,6 +188,15 @@ public final class BackendState {
         m.put("ejections", ejections);
         if (lastError != null) {
             m.put("last_error", lastError);
+        }
+        EngineStats e = engine;
+        if (e != null) {
+            Map<String, Object> stats = new LinkedHashMap<>();
+            stats.put("num_requests_running", e.running());
+            stats.put("num_requests_waiting", e.waiting());
+            stats.put("kv_cache_usage_perc", e.kvCacheUsage());
+            stats.put("scraped_at", java.time.Instant.ofEpochMilli(e.atMillis()).toString());
+            m.put("engine_stats", stats);
         }
         if (lastProbe != null) {
             m.put("last_probe", lastProbe);

@@ -36,6 +36,8 @@ public class LlmComponent extends DefaultComponent {
     private String sessionKey;
     private int prefixMinMatchLength = 256;
     private int requestStatsWindowSeconds = 60;
+    private long engineStatsIntervalMs;
+    private long logStatsIntervalMs;
     private long requestTimeBudgetMs = 900000;
     private volatile RouterMetrics metrics;
 
@@ -56,9 +58,16 @@ public class LlmComponent extends DefaultComponent {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
                             idleTimeoutMs, totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
+                    BackendClient started = client;
                     if (healthChecks) {
-                        BackendClient started = client;
                         healthTimer = started.vertx().setPeriodic(0, healthCheckIntervalMs, id -> probeAll(started));
+                    }
+                    if (engineStatsIntervalMs > 0) {
+                        started.vertx().setPeriodic(0, engineStatsIntervalMs, id -> states.values().forEach(s ->
+                                started.scrape(java.net.URI.create(s.id()), healthCheckTimeoutMs).thenAccept(s::engineStats)));
+                    }
+                    if (logStatsIntervalMs > 0) {
+                        started.vertx().setPeriodic(logStatsIntervalMs, id -> logStats());
                     }
                 }
                 c = client;
@@ -77,6 +86,24 @@ public class LlmComponent extends DefaultComponent {
         return m;
     }
 
+    public long getEngineStatsIntervalMs() {
+        return engineStatsIntervalMs;
+    }
+
+    /** --engine-stats-interval: scrape each backend's /metrics this often (0 = never). */
+    public void setEngineStatsIntervalMs(long engineStatsIntervalMs) {
+        this.engineStatsIntervalMs = engineStatsIntervalMs;
+    }
+
+    public long getLogStatsIntervalMs() {
+        return logStatsIntervalMs;
+    }
+
+    /** --log-stats with --log-stats-interval: log one stats line per backend this often (0 = never). */
+    public void setLogStatsIntervalMs(long logStatsIntervalMs) {
+        this.logStatsIntervalMs = logStatsIntervalMs;
+    }
+
     public int getRequestStatsWindowSeconds() {
         return requestStatsWindowSeconds;
     }
@@ -84,6 +111,14 @@ public class LlmComponent extends DefaultComponent {
     /** --request-stats-window: seconds over which per-backend QPS and averages are computed. */
     public void setRequestStatsWindowSeconds(int requestStatsWindowSeconds) {
         this.requestStatsWindowSeconds = requestStatsWindowSeconds;
+    }
+
+    /** --log-stats: one line per backend, as the vLLM router prints them. */
+    private void logStats() {
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.github.camelllmrouter.stats");
+        for (BackendState s : states.values()) {
+            log.info("backend={} {}", s.id(), metrics().describe(s));
+        }
     }
 
     /** Active health checks: one probe per backend per interval; results change state only past a threshold. */
@@ -117,8 +152,8 @@ public class LlmComponent extends DefaultComponent {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        if (healthChecks) {
-            client(); // starts the probes now, not at the first request
+        if (healthChecks || engineStatsIntervalMs > 0 || logStatsIntervalMs > 0) {
+            client(); // starts the probes, scrapes and stats lines now, not at the first request
         }
     }
 

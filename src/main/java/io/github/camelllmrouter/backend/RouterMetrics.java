@@ -123,6 +123,18 @@ public final class RouterMetrics {
         io.micrometer.core.instrument.Gauge.builder(name, obj, f).description(help).tag("server", server).register(registry);
     }
 
+    /** The --log-stats line of a backend: its state and the request-stats window. */
+    public String describe(BackendState state) {
+        RequestStats s = stats.get(state.id());
+        BackendState.EngineStats e = state.engineStats();
+        return String.format(java.util.Locale.ROOT,
+                "healthy=%s in_flight=%d streaming=%d qps=%.2f avg_latency=%.3fs avg_itl=%.4fs%s",
+                state.available(), state.inFlight(), state.streaming(), s == null ? 0 : s.qps(),
+                s == null ? 0 : s.avgLatency(), s == null ? 0 : s.avgItl(),
+                e == null ? "" : String.format(java.util.Locale.ROOT, " engine_running=%.0f engine_waiting=%.0f kv_cache=%.2f",
+                        e.running(), e.waiting(), e.kvCacheUsage()));
+    }
+
     /** A valid incoming request, by the model asked for (vllm:num_incoming_requests). */
     public void incoming(String model) {
         Counter.builder("vllm:num_incoming_requests").description("Total valid incoming requests to router")
