@@ -12,6 +12,8 @@ import java.util.Properties;
 import java.util.Set;
 
 import io.github.camelllmrouter.catalogue.DeletedRouteFiles;
+import io.github.camelllmrouter.catalogue.DiscoveredBackends;
+import io.github.camelllmrouter.catalogue.K8sDiscovery;
 import io.github.camelllmrouter.catalogue.ModelCatalogue;
 import io.github.camelllmrouter.catalogue.RoutesYaml;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
@@ -32,15 +34,16 @@ import picocli.CommandLine;
 public final class RouterMain {
 
     /** Flags of the vLLM router this version accepts but does not implement yet: refused, never ignored. */
-    static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "k8s-service-discovery-type", "static-model-labels",
-            "backend-health-check-timeout-seconds", "k8s-port",
-            "k8s-namespace", "k8s-label-selector", "k8s-watcher-timeout-seconds",
+    static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "static-model-labels",
+            "backend-health-check-timeout-seconds",
             "dynamic-config-yaml", "dynamic-config-json");
 
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
     private Vertx demoVertx;
     private DeletedRouteFiles deletions;
+    private K8sDiscovery discovery;
+    private io.fabric8.kubernetes.client.KubernetesClient kubernetes;
 
     private RouterMain() {
     }
@@ -137,6 +140,14 @@ public final class RouterMain {
         overrides.put("camel.component.llm.max-failover-attempts",
                 settings.routerProperties.getOrDefault("router.max-instance-failover-reroute-attempts", "2"));
         main.setOverrideProperties(overrides);
+        if (settings.k8s) {
+            main.addMainListener(new MainListenerSupport() {
+                @Override
+                public void afterConfigure(BaseMainSupport base) {
+                    startDiscovery(base.getCamelContext(), settings.routerProperties);
+                }
+            });
+        }
         if (routesYaml != null) {
             main.addMainListener(new MainListenerSupport() {
                 @Override
@@ -154,6 +165,33 @@ public final class RouterMain {
         } catch (Exception e) {
             throw new IllegalStateException("the model routes made from the static configuration do not load: " + e.getMessage(), e);
         }
+    }
+
+    /** --service-discovery k8s: pods become backends; a model first seen gets a route of its own. */
+    private void startDiscovery(CamelContext context, Map<String, String> rp) {
+        DiscoveredBackends registry = new DiscoveredBackends(model -> {
+            if (context.getRoute(io.github.camelllmrouter.catalogue.ModelRoutes.PREFIX + model) == null) {
+                loadRoutes(context, RoutesYaml.discovered(model));
+            }
+        });
+        context.getRegistry().bind(DiscoveredBackends.BEAN, registry);
+        io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
+        String api = rp.get("router.k8s-api-url");
+        if (api != null && !api.isBlank()) {
+            config.withMasterUrl(api).withTrustCerts(true);
+        }
+        kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config.build()).build();
+        String namespace = value(rp, "k8s-namespace",
+                kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default");
+        discovery = new K8sDiscovery(kubernetes, namespace, value(rp, "k8s-label-selector", null),
+                Integer.parseInt(value(rp, "k8s-port", "8000")),
+                Long.parseLong(value(rp, "k8s-watcher-timeout-seconds", "0")) * 1000,
+                context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class).client(), registry);
+    }
+
+    private static String value(Map<String, String> rp, String key, String def) {
+        String v = rp.get("router." + key);
+        return v == null || v.isBlank() ? def : v.trim();
     }
 
     /** Three fake backends: two serve demo-small (round robin), one demo-large, whose fallback is demo-small. */
@@ -185,6 +223,10 @@ public final class RouterMain {
             if (deletions != null) {
                 deletions.close();
             }
+            if (discovery != null) {
+                discovery.close();
+                kubernetes.close();
+            }
             main.stop();
         } finally {
             stopDemo();
@@ -212,6 +254,7 @@ public final class RouterMain {
         Map<String, String> routerProperties = new LinkedHashMap<>();
         ModelCatalogue catalogue;
         boolean demo;
+        boolean k8s;
         String propertiesLocation;
         String routesPattern;
         Path routesDir; // null when the routes come from the jar
@@ -290,11 +333,20 @@ public final class RouterMain {
                 }
             }
             String discovery = get("service-discovery", "static");
-            if ("k8s".equals(discovery)) {
-                throw new UsageException("--service-discovery k8s is not supported yet; use static");
-            }
-            if (!"static".equals(discovery)) {
+            if (!"static".equals(discovery) && !"k8s".equals(discovery)) {
                 throw new UsageException("--service-discovery must be static or k8s, got '" + discovery + "'");
+            }
+            k8s = "k8s".equals(discovery);
+            if (k8s) {
+                String type = get("k8s-service-discovery-type", "pod-ip");
+                if (!"pod-ip".equals(type)) {
+                    throw new UsageException("--k8s-service-discovery-type " + type + " is not supported yet; use pod-ip");
+                }
+                if (get("static-backends", null) != null) {
+                    throw new UsageException("--static-backends cannot be used with --service-discovery k8s");
+                }
+                intValue("k8s-port", get("k8s-port", "8000"), 1, 65535);
+                intValue("k8s-watcher-timeout-seconds", get("k8s-watcher-timeout-seconds", "0"), 0, 86400);
             }
             String logic = get("routing-logic", "roundrobin");
             if (Set.of("kvaware", "disaggregated_prefill").contains(logic)) {
@@ -348,7 +400,7 @@ public final class RouterMain {
                 throw new UsageException(e.getMessage());
             }
             String demoSetting = get("demo", "auto");
-            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty());
+            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty() && !k8s);
         }
 
         private String get(String key, String def) {

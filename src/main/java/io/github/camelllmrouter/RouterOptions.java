@@ -31,10 +31,10 @@ public class RouterOptions {
     @Option(names = "--root-path", description = "Path prefix the router is served under (behind a proxy). Not supported yet.")
     String rootPath;
 
-    @Option(names = "--service-discovery", description = "static (k8s is not supported yet).")
+    @Option(names = "--service-discovery", description = "static (the --static-* flags) or k8s (watch pods).")
     String serviceDiscovery;
 
-    @Option(names = "--k8s-service-discovery-type", description = "Not supported yet.")
+    @Option(names = "--k8s-service-discovery-type", description = "pod-ip (default): each ready pod's IP is a backend. service-name: not supported yet.")
     String k8sServiceDiscoveryType;
 
     @Option(names = "--static-backends", description = "Comma-separated backend URLs, e.g. http://10.0.0.1:8000,http://10.0.0.2:8000.")
@@ -73,16 +73,16 @@ public class RouterOptions {
     @Option(names = "--backend-health-check-timeout-seconds", description = "Not supported yet.")
     String backendHealthCheckTimeoutSeconds;
 
-    @Option(names = "--k8s-port", description = "Not supported yet.")
+    @Option(names = "--k8s-port", description = "Port the model server listens on in each pod (default 8000).")
     String k8sPort;
 
-    @Option(names = "--k8s-namespace", description = "Not supported yet.")
+    @Option(names = "--k8s-namespace", description = "Namespace to watch (default: the client's, else default).")
     String k8sNamespace;
 
-    @Option(names = "--k8s-label-selector", description = "Not supported yet.")
+    @Option(names = "--k8s-label-selector", description = "Label selector of the model-server pods, e.g. app=vllm.")
     String k8sLabelSelector;
 
-    @Option(names = "--k8s-watcher-timeout-seconds", description = "Not supported yet.")
+    @Option(names = "--k8s-watcher-timeout-seconds", description = "Resync period of the pod watch in seconds (0 = none, default).")
     String k8sWatcherTimeoutSeconds;
 
     @Option(names = "--routing-logic", description = "roundrobin (weighted by --static-backend-weights), session (consistent hashing on --session-key) least-loaded (power of two choices on requests in flight) or prefixaware (same prompt prefix, same backend, bounded load).")

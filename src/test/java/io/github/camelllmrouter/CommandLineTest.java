@@ -83,7 +83,10 @@ class CommandLineTest {
         assertRefused("--log-format must be text or json", "--log-format", "xml");
         assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");
-        assertRefused("--service-discovery k8s is not supported yet", "--service-discovery", "k8s");
+        assertRefused("--k8s-service-discovery-type service-name is not supported yet", "--service-discovery", "k8s",
+                "--k8s-service-discovery-type", "service-name");
+        assertRefused("--static-backends cannot be used with --service-discovery k8s", "--service-discovery", "k8s",
+                "--static-backends", "http://h1:8000", "--static-models", "m-a");
         assertRefused("--routing-logic kvaware is not supported yet", "--routing-logic", "kvaware");
         assertRefused("--routing-logic session needs --session-key", "--routing-logic", "session");
     }

@@ -28,8 +28,18 @@ public class BackendBalancer extends LoadBalancerSupport {
     private static final Logger LOG = LoggerFactory.getLogger(BackendBalancer.class);
 
     private final Integer rerouteAttempts;
-    private volatile Target[] targets;
-    private volatile HashRing ring;
+    private volatile Pool fixed;
+    private volatile boolean discovers;
+    private final java.util.Map<String, Pool> discoveredPools = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, AsyncProcessor> discoveredProducers = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The backends a request chooses from, with their hash ring (and, for discovered ones, the registry version). */
+    private record Pool(Target[] targets, HashRing ring, long version) {
+        static Pool of(List<Target> list, long version) {
+            return new Pool(list.toArray(new Target[0]), new HashRing(list.stream().map(x -> x.endpoint.backendId()).toList(),
+                    list.stream().map(Target::weight).toList()), version);
+        }
+    }
     private volatile Boolean lastResort;
     private final Object lock = new Object();
 
@@ -42,23 +52,63 @@ public class BackendBalancer extends LoadBalancerSupport {
         this.rerouteAttempts = rerouteAttempts;
     }
 
-    private Target[] targets() {
-        Target[] t = targets;
-        if (t == null) {
+    private Pool fixedPool() {
+        Pool p = fixed;
+        if (p == null) {
             synchronized (lock) {
-                if (targets == null) {
+                if (fixed == null) {
                     List<Target> list = new ArrayList<>();
-                    for (AsyncProcessor p : doGetProcessors()) {
-                        list.add(new Target(p, endpointOf(p)));
+                    for (AsyncProcessor proc : doGetProcessors()) {
+                        LlmEndpoint e = endpointOf(proc);
+                        if (e.isDiscovered()) {
+                            discovers = true;
+                        } else {
+                            list.add(new Target(proc, e));
+                        }
                     }
-                    ring = new HashRing(list.stream().map(x -> x.endpoint.backendId()).toList(),
-                            list.stream().map(Target::weight).toList());
-                    targets = list.toArray(new Target[0]);
+                    fixed = Pool.of(list, 0);
                 }
-                t = targets;
+                p = fixed;
             }
         }
-        return t;
+        return p;
+    }
+
+    /** The fixed backends, plus (with a {@code to: llm:discovered} step) the model's discovered ones right now. */
+    private Pool pool(Exchange exchange) {
+        Pool base = fixedPool();
+        if (!discovers) {
+            return base;
+        }
+        io.github.camelllmrouter.catalogue.DiscoveredBackends registry = exchange.getContext().getRegistry()
+                .lookupByNameAndType(io.github.camelllmrouter.catalogue.DiscoveredBackends.BEAN,
+                        io.github.camelllmrouter.catalogue.DiscoveredBackends.class);
+        if (registry == null) {
+            return base;
+        }
+        String model = LlmCall.of(exchange).request().model();
+        long version = registry.version();
+        Pool cached = discoveredPools.get(model);
+        if (cached != null && cached.version() == version) {
+            return cached;
+        }
+        List<Target> list = new ArrayList<>(List.of(base.targets()));
+        for (String url : registry.backendsOf(model)) {
+            LlmEndpoint e = exchange.getContext().getEndpoint("llm:" + url, LlmEndpoint.class);
+            AsyncProcessor producer = discoveredProducers.computeIfAbsent(url, u -> {
+                try {
+                    org.apache.camel.AsyncProducer ap = e.createAsyncProducer();
+                    org.apache.camel.support.service.ServiceHelper.startService(ap);
+                    return ap;
+                } catch (Exception ex) {
+                    throw new IllegalStateException(ex);
+                }
+            });
+            list.add(new Target(producer, e));
+        }
+        Pool fresh = Pool.of(list, version);
+        discoveredPools.put(model, fresh);
+        return fresh;
     }
 
     private static LlmEndpoint endpointOf(Processor p) {
@@ -116,7 +166,7 @@ public class BackendBalancer extends LoadBalancerSupport {
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
-        new Attempts(exchange, callback, targets()).next();
+        new Attempts(exchange, callback, pool(exchange)).next();
         return false;
     }
 
@@ -124,7 +174,9 @@ public class BackendBalancer extends LoadBalancerSupport {
      * With {@code routing-logic=session} and the session header present: the key's backend on the hash ring (or
      * the next one along it); otherwise smooth weighted round robin over the targets that are allowed and available.
      */
-    private Target pick(Target[] all, boolean[] tried, String sessionKey, String prefix, boolean leastLoaded) {
+    private Target pick(Pool pool, boolean[] tried, String sessionKey, String prefix, boolean leastLoaded) {
+        Target[] all = pool.targets();
+        HashRing ring = pool.ring();
         if (sessionKey != null) {
             int i = ring.pick(sessionKey, x -> !tried[x] && all[x].state().available());
             if (i >= 0) {
@@ -214,8 +266,8 @@ public class BackendBalancer extends LoadBalancerSupport {
         throw new IllegalStateException("weights changed during the draw");
     }
 
-    private int maxReroutes(LlmEndpoint any) {
-        return rerouteAttempts != null ? rerouteAttempts : any.getComponent().getMaxFailoverAttempts();
+    private int maxReroutes(LlmComponent component) {
+        return rerouteAttempts != null ? rerouteAttempts : component.getMaxFailoverAttempts();
     }
 
     private final class Attempts {
@@ -228,19 +280,22 @@ public class BackendBalancer extends LoadBalancerSupport {
         int reroutes;
         BackendException last;
 
-        Attempts(Exchange exchange, AsyncCallback callback, Target[] all) {
+        final Pool pool;
+
+        Attempts(Exchange exchange, AsyncCallback callback, Pool pool) {
             this.exchange = exchange;
             this.callback = callback;
-            this.all = all;
+            this.pool = pool;
+            this.all = pool.targets();
             this.tried = new boolean[all.length];
             this.call = LlmCall.of(exchange);
-            this.component = all[0].endpoint.getComponent();
+            this.component = exchange.getContext().getComponent("llm", LlmComponent.class);
         }
 
         void next() {
             String logic = component.getRoutingLogic();
             String prefix = "prefixaware".equals(logic) ? call.request().promptPrefix(component.getPrefixMinMatchLength()) : null;
-            Target picked = pick(all, tried, sessionKey(), prefix, "least-loaded".equals(logic));
+            Target picked = pick(pool, tried, sessionKey(), prefix, "least-loaded".equals(logic));
             if (picked == null && last == null && lastResort(exchange.getContext())) {
                 picked = anyUntried(all, tried);
                 if (picked != null) {
@@ -295,7 +350,7 @@ public class BackendBalancer extends LoadBalancerSupport {
             if (failure.retryAfterSeconds() != null) {
                 call.retryAfterSeconds(failure.retryAfterSeconds());
             }
-            if (reroutes >= maxReroutes(target.endpoint)) {
+            if (reroutes >= maxReroutes(component)) {
                 finish(failure);
             } else if (call.attempts() >= component.getMaxAttemptsPerRequest()
                        || call.remainingMs(component.getRequestTimeBudgetMs()) <= 0) {

@@ -219,6 +219,28 @@ public final class BackendClient implements AutoCloseable {
         return result;
     }
 
+    /** The model ids a backend's /v1/models lists; completes with null when it cannot be read. */
+    public CompletableFuture<java.util.List<String>> listModels(URI base, long timeoutMs) {
+        CompletableFuture<java.util.List<String>> result = new CompletableFuture<>();
+        simple(base, HttpMethod.GET, "/v1/models", null, timeoutMs).onComplete(ar -> {
+            if (ar.failed() || ar.result().statusCode() != 200) {
+                result.complete(null);
+                return;
+            }
+            try {
+                java.util.List<String> ids = new java.util.ArrayList<>();
+                io.vertx.core.json.JsonArray data = ar.result().body().toJsonObject().getJsonArray("data");
+                for (int i = 0; data != null && i < data.size(); i++) {
+                    ids.add(data.getJsonObject(i).getString("id"));
+                }
+                result.complete(ids);
+            } catch (RuntimeException notJson) {
+                result.complete(null);
+            }
+        });
+        return result;
+    }
+
     private record Answer(int statusCode, Buffer body) {
     }
 

@@ -10,12 +10,21 @@ import org.apache.camel.support.DefaultEndpoint;
 /** One model server: {@code llm:http://host:port[/base]?weight=N}. */
 public class LlmEndpoint extends DefaultEndpoint {
 
+    /** {@code llm:discovered}: the backends service discovery finds for the model. */
+    public static final String DISCOVERED = "discovered";
+
     private final URI base;
     private final String backendId;
     private int weight = 1;
 
     LlmEndpoint(String uri, LlmComponent component, String remaining) {
         super(uri, component);
+        if (DISCOVERED.equals(remaining)) {
+            // a placeholder: the load balancer puts the model's discovered backends here
+            this.base = null;
+            this.backendId = DISCOVERED;
+            return;
+        }
         String url = remaining.endsWith("/") ? remaining.substring(0, remaining.length() - 1) : remaining;
         this.base = URI.create(url);
         if (base.getHost() == null || !("http".equals(base.getScheme()) || "https".equals(base.getScheme()))) {
@@ -37,6 +46,10 @@ public class LlmEndpoint extends DefaultEndpoint {
     @Override
     public Consumer createConsumer(Processor processor) {
         throw new UnsupportedOperationException("llm: is a producer only");
+    }
+
+    public boolean isDiscovered() {
+        return base == null;
     }
 
     public URI base() {

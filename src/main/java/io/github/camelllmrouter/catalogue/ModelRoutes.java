@@ -71,12 +71,17 @@ public class ModelRoutes extends EventNotifierSupport {
         return bean != null ? bean : new ModelRoutes();
     }
 
-    /** Every served model and alias, in route order. */
+    /** Every served model and alias, in route order; a discovered model only while some backend serves it. */
     public static List<String> models(CamelContext context) {
+        DiscoveredBackends discovered = context.getRegistry().lookupByNameAndType(DiscoveredBackends.BEAN, DiscoveredBackends.class);
+        java.util.Set<String> live = discovered == null ? java.util.Set.of() : discovered.models();
         List<String> names = new ArrayList<>();
         for (Route r : context.getRoutes()) {
             if (r.getRouteId().startsWith(PREFIX)) {
-                names.add(r.getRouteId().substring(PREFIX.length()));
+                String name = r.getRouteId().substring(PREFIX.length());
+                if (!"discovered".equals(r.getGroup()) || live.contains(name)) {
+                    names.add(name);
+                }
             }
         }
         return names;

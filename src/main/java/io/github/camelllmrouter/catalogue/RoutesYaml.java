@@ -55,6 +55,14 @@ public final class RoutesYaml {
         }
     }
 
+    /** The route of a model found by service discovery: its backends are whatever discovery finds now. */
+    public static String discovered(String model) {
+        StringBuilder y = new StringBuilder();
+        model(y, new ModelCatalogue.Model(model, "chat", java.util.List.of(), null));
+        return y.toString().replace("    group: models\n", "    group: discovered\n")
+                .replace("                  steps:\n", "                  steps:\n                    - to: \"llm:discovered\"\n");
+    }
+
     static void alias(StringBuilder y, String alias, String target) {
         y.append("- route:\n")
          .append("    id: ").append(quote(ModelRoutes.PREFIX + alias)).append('\n')

@@ -42,7 +42,7 @@ public final class FakeOpenAiBackend {
     public record Received(String method, String path, MultiMap headers, String body, String model) {
     }
 
-    private static final String HOST = "127.0.0.1";
+    private volatile String host = "127.0.0.1";
     private static final int DEFAULT_CHUNKS = 5;
     private static final int DEFAULT_MAX_RECORDS = 10_000;
     private static final long AWAIT_SECONDS = 30;
@@ -121,6 +121,12 @@ public final class FakeOpenAiBackend {
      * is deployed {@link #instances(int)} times on the same port so connections spread over several event loops.
      */
     public synchronized int start(int port) {
+        return start(host, port);
+    }
+
+    /** Listens on another loopback address (127.0.0.2, ...): several fakes can then share one port, like pods. */
+    public synchronized int start(String host, int port) {
+        this.host = host;
         requireOffEventLoop("start");
         if (deployment != null) {
             throw new IllegalStateException("fake backend " + name + " is already listening on " + url());
@@ -160,7 +166,7 @@ public final class FakeOpenAiBackend {
         if (port < 0) {
             throw new IllegalStateException("fake backend " + name + " was never started");
         }
-        return "http://" + HOST + ":" + port;
+        return "http://" + host + ":" + port;
     }
 
     public List<String> servedModels() {
@@ -330,7 +336,7 @@ public final class FakeOpenAiBackend {
 
         @Override
         public void start(Promise<Void> started) {
-            HttpServerOptions options = new HttpServerOptions().setHost(HOST).setPort(port).setTcpNoDelay(true)
+            HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
                     .setCompressionSupported(false).setDecompressionSupported(false);
             vertx.createHttpServer(options).requestHandler(FakeOpenAiBackend.this::handle).listen()
                     .onSuccess(server -> {

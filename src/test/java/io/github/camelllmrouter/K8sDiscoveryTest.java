@@ -1,0 +1,117 @@
+package io.github.camelllmrouter;
+
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * --service-discovery k8s against the fabric8 mock API server: pods appear, turn unready and are deleted while
+ * requests flow. Each "pod" is a fake backend on its own loopback address, all on the same port, as pods are.
+ */
+@EnableKubernetesMockClient(crud = true)
+class K8sDiscoveryTest {
+
+    static KubernetesClient client;
+    static KubernetesMockServer server;
+    final RouterFixture f = new RouterFixture();
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    static Pod pod(String name, String ip, boolean ready, String app) {
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace("llm").addToLabels("app", app).endMetadata()
+                .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition()
+                .endStatus().build();
+    }
+
+    String servedBy(String model) throws Exception {
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat(model));
+        return r.statusCode() == 200 ? r.headers().firstValue("x-served-by").orElseThrow() : "status " + r.statusCode();
+    }
+
+    @Test
+    void ready_pods_become_backends_and_leave_rotation_when_unready_or_deleted() throws Exception {
+        int port = RouterFixture.freePort();
+        FakeOpenAiBackend k1 = new FakeOpenAiBackend(f.vertx, "k1", "m-k");
+        FakeOpenAiBackend k2 = new FakeOpenAiBackend(f.vertx, "k2", "m-k");
+        k1.start("127.0.0.2", port);
+        k2.start("127.0.0.3", port);
+        f.backends.add(k1);
+        f.backends.add(k2);
+        f.start(Map.of("router.k8s-api-url", client.getConfiguration().getMasterUrl()),
+                "--service-discovery", "k8s", "--k8s-namespace", "llm", "--k8s-label-selector", "app=vllm",
+                "--k8s-port", Integer.toString(port));
+        assertThat(servedBy("m-k")).isEqualTo("status 404");
+
+        client.pods().inNamespace("llm").resource(pod("vllm-1", "127.0.0.2", true, "vllm")).create();
+        client.pods().inNamespace("llm").resource(pod("other", "127.0.0.4", true, "not-vllm")).create();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> servedBy("m-k").equals("k1"));
+        assertThat(f.get("/v1/models").body()).contains("\"m-k\"");
+
+        // requests keep flowing while pods come and go; none may fail
+        AtomicBoolean done = new AtomicBoolean();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Thread load = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    String s = servedBy("m-k");
+                    if (s.startsWith("status")) {
+                        failures.add(s);
+                    } else {
+                        seen.add(s);
+                    }
+                } catch (Exception e) {
+                    failures.add(e.toString());
+                }
+            }
+        });
+        load.start();
+
+        client.pods().inNamespace("llm").resource(pod("vllm-2", "127.0.0.3", true, "vllm")).create();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> seen.contains("k2"));
+
+        client.pods().inNamespace("llm").resource(pod("vllm-1", "127.0.0.2", false, "vllm")).update();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> {
+            List<String> last = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                last.add(servedBy("m-k"));
+            }
+            return new HashSet<>(last).equals(Set.of("k2"));
+        });
+        int k1Calls = k1.count("/v1/chat/completions");
+
+        client.pods().inNamespace("llm").resource(pod("vllm-1", "127.0.0.2", true, "vllm")).update();
+        client.pods().inNamespace("llm").withName("vllm-2").delete();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> k1.count("/v1/chat/completions") > k1Calls + 3);
+        int k2Calls = k2.count("/v1/chat/completions");
+        for (int i = 0; i < 6; i++) {
+            assertThat(servedBy("m-k")).isEqualTo("k1");
+        }
+        assertThat(k2.count("/v1/chat/completions")).isEqualTo(k2Calls);
+        done.set(true);
+        load.join();
+        assertThat(failures).isEmpty();
+        assertThat(k1.received().stream().map(FakeOpenAiBackend.Received::path)).contains("/v1/models");
+    }
+}
