@@ -34,8 +34,7 @@ import picocli.CommandLine;
 public final class RouterMain {
 
     /** Flags of the vLLM router this version accepts but does not implement yet: refused, never ignored. */
-    static final Set<String> NOT_SUPPORTED_YET = Set.of("root-path", "static-model-labels",
-            "backend-health-check-timeout-seconds",
+    static final Set<String> NOT_SUPPORTED_YET = Set.of("static-model-labels",
             "dynamic-config-yaml", "dynamic-config-json");
 
     private final Main main = new Main();
@@ -124,8 +123,14 @@ public final class RouterMain {
         overrides.put("camel.component.llm.health-checks", Boolean.toString(healthChecks));
         overrides.put("camel.component.llm.health-check-interval-ms",
                 Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-interval", "60")) * 1000));
-        overrides.put("camel.component.llm.health-check-timeout-ms",
-                Long.toString(Long.parseLong(rp.getOrDefault("router.static-backend-health-check-timeout-seconds", "10")) * 1000));
+        // the vLLM router's k8s-mode name for the same timeout
+        String probeTimeout = value(rp, "static-backend-health-check-timeout-seconds",
+                value(rp, "backend-health-check-timeout-seconds", "10"));
+        overrides.put("camel.component.llm.health-check-timeout-ms", Long.toString(Long.parseLong(probeTimeout) * 1000));
+        String rootPath = value(rp, "root-path", null);
+        if (rootPath != null) {
+            overrides.put("camel.beans.llm.root-path", rootPath);
+        }
         overrides.put("camel.component.llm.engine-stats-interval-ms",
                 Long.toString(Long.parseLong(rp.getOrDefault("router.engine-stats-interval", "0")) * 1000));
         boolean logStats = "true".equalsIgnoreCase(rp.getOrDefault("router.log-stats", "false"));
@@ -368,6 +373,7 @@ public final class RouterMain {
             intValue("max-instance-failover-reroute-attempts", get("max-instance-failover-reroute-attempts", "2"), 0, 100);
             intValue("static-backend-health-check-interval", get("static-backend-health-check-interval", "60"), 1, 86400);
             intValue("static-backend-health-check-timeout-seconds", get("static-backend-health-check-timeout-seconds", "10"), 1, 3600);
+            intValue("backend-health-check-timeout-seconds", get("backend-health-check-timeout-seconds", "10"), 1, 3600);
             String checks = get("static-backend-health-checks", "false");
             if (!"true".equalsIgnoreCase(checks) && !"false".equalsIgnoreCase(checks)) {
                 throw new UsageException("--static-backend-health-checks takes true or false, got '" + checks + "'");

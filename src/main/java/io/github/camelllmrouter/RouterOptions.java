@@ -28,7 +28,7 @@ public class RouterOptions {
     @Option(names = "--port", description = "Port to listen on (default 8001).")
     String port;
 
-    @Option(names = "--root-path", description = "Path prefix the router is served under (behind a proxy). Not supported yet.")
+    @Option(names = "--root-path", description = "Path prefix the API is also served under, behind a proxy (e.g. /llm).")
     String rootPath;
 
     @Option(names = "--service-discovery", description = "static (the --static-* flags) or k8s (watch pods).")
@@ -70,7 +70,7 @@ public class RouterOptions {
     @Option(names = "--static-backend-health-check-timeout-seconds", description = "Seconds a probe may take (default 10).")
     String staticBackendHealthCheckTimeoutSeconds;
 
-    @Option(names = "--backend-health-check-timeout-seconds", description = "Not supported yet.")
+    @Option(names = "--backend-health-check-timeout-seconds", description = "Same as --static-backend-health-check-timeout-seconds (the vLLM router's k8s-mode name).")
     String backendHealthCheckTimeoutSeconds;
 
     @Option(names = "--k8s-port", description = "Port the model server listens on in each pod (default 8000).")

@@ -36,7 +36,15 @@ class FoundationTest {
                 "--static-models", "m-a,m-a,m-b",
                 "--static-aliases", "alias-x:m-a",
                 "--static-model-types", "chat,chat,chat",
-                "--routing-logic", "roundrobin");
+                "--routing-logic", "roundrobin", "--root-path", "/llm");
+    }
+
+    @Test
+    void the_api_is_also_served_under_the_root_path() throws Exception {
+        HttpResponse<String> r = f.post("/llm/v1/chat/completions", RouterFixture.chat("m-b"));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(b1.last().path()).isEqualTo("/v1/chat/completions");
+        assertThat(f.get("/llm/v1/models").body()).contains("\"m-a\"");
     }
 
     @AfterAll

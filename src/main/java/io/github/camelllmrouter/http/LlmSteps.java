@@ -27,8 +27,18 @@ public class LlmSteps {
     private static final String REQUEST_ID = "x-request-id";
 
     private int maxFallbackHops = 4;
+    private String rootPath = "";
     private volatile ModelRoutes modelRoutes;
     private volatile LlmComponent llmComponent;
+
+    /** --root-path: a prefix (like /llm) under which the API is also served. */
+    public void setRootPath(String rootPath) {
+        String r = rootPath == null ? "" : rootPath.trim();
+        while (r.endsWith("/")) {
+            r = r.substring(0, r.length() - 1);
+        }
+        this.rootPath = r.isEmpty() || r.startsWith("/") ? r : "/" + r;
+    }
 
     public void setMaxFallbackHops(int maxFallbackHops) {
         this.maxFallbackHops = maxFallbackHops;
@@ -38,6 +48,10 @@ public class LlmSteps {
     public void accept(Exchange exchange) {
         FullHttpRequest request = exchange.getIn(NettyHttpMessage.class).getHttpRequest();
         String path = new QueryStringDecoder(request.uri()).path();
+        // --root-path: served under a prefix behind a proxy; /prefix/v1/models is /v1/models
+        if (!rootPath.isEmpty() && path.startsWith(rootPath + "/")) {
+            path = path.substring(rootPath.length());
+        }
         // the request object is released when the Netty handler returns; keep a copy of what is forwarded
         DefaultHttpHeaders headers = new DefaultHttpHeaders(false);
         headers.add(request.headers());
