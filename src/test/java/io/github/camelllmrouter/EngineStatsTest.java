@@ -69,7 +69,7 @@ class EngineStatsTest {
             return b != null && b.path("engine_stats").path("num_requests_running").asDouble() == 2.0;
         });
         await().atMost(10, TimeUnit.SECONDS).until(() -> lines.stream()
-                .anyMatch(l -> l.startsWith("backend=" + e1.url()) && l.contains("in_flight=2") && l.contains("engine_running=2")));
+                .anyMatch(l -> l.startsWith("backend=" + e1.url()) && l.contains("in_flight=2") && l.contains("avg_ttft=") && l.contains("engine_running=2")));
         e1.stop();
     }
 }

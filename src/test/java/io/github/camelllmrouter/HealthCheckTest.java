@@ -37,24 +37,28 @@ class HealthCheckTest {
     List<String> servedBy(int n) throws Exception {
         List<String> served = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            served.add(f.post("/v1/chat/completions", RouterFixture.chat("m-a")).headers().firstValue("x-served-by").orElseThrow());
+            served.add(f.post("/v1/embeddings", "{\"model\":\"m-a\",\"input\":\"x\"}").headers().firstValue("x-served-by").orElseThrow());
         }
         return served;
     }
 
     void assertLeavesAndRejoins(String probe) throws Exception {
+        assertLeavesAndRejoins(probe, "chat");
+    }
+
+    void assertLeavesAndRejoins(String probe, String type) throws Exception {
         FakeOpenAiBackend h1 = f.backend("h1", "m-a");
         FakeOpenAiBackend h2 = f.backend("h2", "m-a");
         f.start(Map.of("camel.component.llm.health-check-probe", probe),
                 "--static-backends", h1.url() + "," + h2.url(), "--static-models", "m-a,m-a",
-                "--static-model-types", "chat,chat", "--static-backend-health-checks",
+                "--static-model-types", type + "," + type, "--static-backend-health-checks",
                 "--static-backend-health-check-interval", "1", "--static-backend-health-check-timeout-seconds", "1");
         servedBy(2); // creates both backends' state
         h1.hang(); // probes time out, and model requests would hang too
         await().atMost(15, TimeUnit.SECONDS).until(() -> status(h1).equals("unhealthy"));
-        int callsWhileOut = h1.count("/v1/chat/completions");
+        int callsWhileOut = h1.count("/v1/embeddings");
         assertThat(servedBy(6)).containsOnly("h2");
-        assertThat(h1.count("/v1/chat/completions")).isEqualTo(callsWhileOut);
+        assertThat(h1.count("/v1/embeddings")).isEqualTo(callsWhileOut);
         h1.healthy();
         await().atMost(15, TimeUnit.SECONDS).until(() -> status(h1).equals("healthy"));
         assertThat(servedBy(4)).contains("h1", "h2");
@@ -67,7 +71,9 @@ class HealthCheckTest {
     }
 
     @Test
-    void the_real_request_probe_works_the_same_way() throws Exception {
-        assertLeavesAndRejoins("request");
+    void the_real_request_probe_works_the_same_way_with_a_request_of_the_model_type() throws Exception {
+        assertLeavesAndRejoins("request", "embeddings");
+        assertThat(f.backends.get(0).received("/v1/embeddings")).anyMatch(r -> r.body().contains("\"input\":\"ping\""));
+        assertThat(f.backends.get(0).count("/v1/chat/completions")).isZero();
     }
 }

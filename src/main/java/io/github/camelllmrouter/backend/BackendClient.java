@@ -185,7 +185,7 @@ public final class BackendClient implements AutoCloseable {
      * {@code request} a real one-token chat completion for the first model the backend lists, as the vLLM
      * router probes (it costs backend time). Completes with null when healthy, or with what was wrong.
      */
-    public CompletableFuture<String> probe(URI base, String mode, long timeoutMs) {
+    public CompletableFuture<String> probe(URI base, String mode, String modelType, long timeoutMs) {
         CompletableFuture<String> result = new CompletableFuture<>();
         String path = "health".equals(mode) ? "/health" : "/v1/models";
         simple(base, HttpMethod.GET, path, null, timeoutMs).onComplete(ar -> {
@@ -201,9 +201,25 @@ public final class BackendClient implements AutoCloseable {
                     result.complete("no model in /v1/models");
                     return;
                 }
-                String ping = "{\"model\":" + io.vertx.core.json.Json.encode(model)
-                              + ",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":1}";
-                simple(base, HttpMethod.POST, "/v1/chat/completions", ping, timeoutMs).onComplete(pr ->
+                // the smallest real request of the backend's model type
+                String quoted = io.vertx.core.json.Json.encode(model);
+                String pingPath;
+                String ping;
+                switch (modelType == null ? "chat" : modelType) {
+                    case "embeddings" -> {
+                        pingPath = "/v1/embeddings";
+                        ping = "{\"model\":" + quoted + ",\"input\":\"ping\"}";
+                    }
+                    case "completion" -> {
+                        pingPath = "/v1/completions";
+                        ping = "{\"model\":" + quoted + ",\"prompt\":\"ping\",\"max_tokens\":1}";
+                    }
+                    default -> {
+                        pingPath = "/v1/chat/completions";
+                        ping = "{\"model\":" + quoted + ",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":1}";
+                    }
+                }
+                simple(base, HttpMethod.POST, pingPath, ping, timeoutMs).onComplete(pr ->
                         result.complete(pr.failed() ? String.valueOf(pr.cause().getMessage())
                                 : pr.result().statusCode() == 200 ? null : "status_" + pr.result().statusCode()));
             }

@@ -29,6 +29,15 @@ public final class BackendState {
     private long lastProbeMillis;
     private String lastProbe;
     private volatile EngineStats engine;
+    private volatile String modelType = "chat";
+
+    public String modelType() {
+        return modelType;
+    }
+
+    public void modelType(String type) {
+        this.modelType = type;
+    }
 
     /** What the backend's own /metrics said at the last scrape (--engine-stats-interval). */
     public record EngineStats(double running, double waiting, double kvCacheUsage, long atMillis) {

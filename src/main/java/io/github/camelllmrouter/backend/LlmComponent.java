@@ -124,7 +124,7 @@ public class LlmComponent extends DefaultComponent {
     /** Active health checks: one probe per backend per interval; results change state only past a threshold. */
     private void probeAll(BackendClient c) {
         for (BackendState state : states.values()) {
-            c.probe(java.net.URI.create(state.id()), healthCheckProbe, healthCheckTimeoutMs).thenAccept(problem -> {
+            c.probe(java.net.URI.create(state.id()), healthCheckProbe, state.modelType(), healthCheckTimeoutMs).thenAccept(problem -> {
                 if (state.probed(problem == null, problem, unhealthyThreshold, healthyThreshold)) {
                     org.slf4j.LoggerFactory.getLogger(LlmComponent.class).warn("backend {} {} by its health check{}",
                             state.id(), problem == null ? "back in rotation" : "out of rotation",

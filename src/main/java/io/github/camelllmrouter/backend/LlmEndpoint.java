@@ -16,6 +16,7 @@ public class LlmEndpoint extends DefaultEndpoint {
     private final URI base;
     private final String backendId;
     private int weight = 1;
+    private String type = "chat";
 
     LlmEndpoint(String uri, LlmComponent component, String remaining) {
         super(uri, component);
@@ -62,6 +63,18 @@ public class LlmEndpoint extends DefaultEndpoint {
 
     public BackendState state() {
         return getComponent().state(backendId);
+    }
+
+    public String getType() {
+        return type;
+    }
+
+    /** The model type this backend serves (--static-model-types): picks the health probe's request. */
+    public void setType(String type) {
+        this.type = type;
+        if (base != null) {
+            state().modelType(type);
+        }
     }
 
     public int getWeight() {

@@ -10,6 +10,7 @@ final class RequestStats {
     private final long[] second;
     private final long[] count;
     private final double[] latency;
+    private final double[] ttft;
     private final double[] decoding;
     private final double[] itl;
     private final long[] itlCount;
@@ -19,6 +20,7 @@ final class RequestStats {
         second = new long[windowSeconds];
         count = new long[windowSeconds];
         latency = new double[windowSeconds];
+        ttft = new double[windowSeconds];
         decoding = new double[windowSeconds];
         itl = new double[windowSeconds];
         itlCount = new long[windowSeconds];
@@ -30,6 +32,7 @@ final class RequestStats {
             second[i] = now;
             count[i] = 0;
             latency[i] = 0;
+            ttft[i] = 0;
             decoding[i] = 0;
             itl[i] = 0;
             itlCount[i] = 0;
@@ -41,10 +44,11 @@ final class RequestStats {
         return System.currentTimeMillis() / 1000;
     }
 
-    synchronized void request(double latencySeconds, double decodingSeconds) {
+    synchronized void request(double latencySeconds, double ttftSeconds, double decodingSeconds) {
         int i = slot(now());
         count[i]++;
         latency[i] += latencySeconds;
+        ttft[i] += ttftSeconds;
         decoding[i] += decodingSeconds;
     }
 
@@ -57,7 +61,7 @@ final class RequestStats {
     /** Sums of the live slots: count, latency, decoding, itl, itl count. */
     private synchronized double[] sums() {
         long oldest = now() - windowSeconds;
-        double[] s = new double[5];
+        double[] s = new double[6];
         for (int i = 0; i < windowSeconds; i++) {
             if (second[i] > oldest) {
                 s[0] += count[i];
@@ -65,6 +69,7 @@ final class RequestStats {
                 s[2] += decoding[i];
                 s[3] += itl[i];
                 s[4] += itlCount[i];
+                s[5] += ttft[i];
             }
         }
         return s;
@@ -77,6 +82,11 @@ final class RequestStats {
     double avgLatency() {
         double[] s = sums();
         return s[0] == 0 ? 0 : s[1] / s[0];
+    }
+
+    double avgTtft() {
+        double[] s = sums();
+        return s[0] == 0 ? 0 : s[5] / s[0];
     }
 
     double avgDecoding() {

@@ -108,6 +108,8 @@ public final class RouterMetrics {
             gauge("vllm:current_qps", "Current Queries Per Second", id, s, RequestStats::qps);
             gauge("vllm:avg_latency", "Average end-to-end request latency", id, s, RequestStats::avgLatency);
             gauge("vllm:avg_itl", "Average Inter-Token Latency", id, s, RequestStats::avgItl);
+            gauge("llm_router_backend_avg_ttft_seconds", "Average time to first token over the request-stats window", id, s,
+                    RequestStats::avgTtft);
             gauge("vllm:avg_decoding_length", "Average decoding time (first token to end), seconds", id, s, RequestStats::avgDecoding);
             gauge("vllm:num_prefill_requests", "Requests waiting for their first byte", id, state, b -> b.inFlight());
             gauge("vllm:num_decoding_requests", "Streams being relayed", id, state, b -> b.streaming());
@@ -128,9 +130,9 @@ public final class RouterMetrics {
         RequestStats s = stats.get(state.id());
         BackendState.EngineStats e = state.engineStats();
         return String.format(java.util.Locale.ROOT,
-                "healthy=%s in_flight=%d streaming=%d qps=%.2f avg_latency=%.3fs avg_itl=%.4fs%s",
+                "healthy=%s in_flight=%d streaming=%d qps=%.2f avg_latency=%.3fs avg_ttft=%.3fs avg_itl=%.4fs%s",
                 state.available(), state.inFlight(), state.streaming(), s == null ? 0 : s.qps(),
-                s == null ? 0 : s.avgLatency(), s == null ? 0 : s.avgItl(),
+                s == null ? 0 : s.avgLatency(), s == null ? 0 : s.avgTtft(), s == null ? 0 : s.avgItl(),
                 e == null ? "" : String.format(java.util.Locale.ROOT, " engine_running=%.0f engine_waiting=%.0f kv_cache=%.2f",
                         e.running(), e.waiting(), e.kvCacheUsage()));
     }
@@ -152,7 +154,7 @@ public final class RouterMetrics {
         String b = backend == null ? "none" : backend;
         RequestStats s = stats.get(b);
         if (s != null) {
-            s.request(durationNanos / 1e9, decodingNanos / 1e9);
+            s.request(durationNanos / 1e9, ttftNanos / 1e9, decodingNanos / 1e9);
         }
         io.micrometer.core.instrument.Timer.builder("vllm:request_latency").description("End-to-end request latency observed at the router")
                 .tag("server", b).tag("model", model).tag("status", Integer.toString(status))

@@ -43,7 +43,8 @@ public final class RoutesYaml {
          .append("                    ref: \"#class:io.github.camelllmrouter.backend.BackendBalancer\"\n")
          .append("                  steps:\n");
         for (ModelCatalogue.Backend b : m.backends()) {
-            y.append("                    - to: ").append(quote("llm:" + b.url() + "?weight=" + b.weight())).append('\n');
+            String type = "chat".equals(m.type()) ? "" : "&type=" + m.type();
+            y.append("                    - to: ").append(quote("llm:" + b.url() + "?weight=" + b.weight() + type)).append('\n');
         }
         if (m.fallback() != null) {
             y.append("            onFallback:\n")
