@@ -2,6 +2,7 @@ package io.github.camelllmrouter.backend;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -58,11 +59,33 @@ public final class RouterMetrics {
     /** One call to one backend: outcome is "success", "client_error" (4xx passed through) or the failure reason. */
     public void attempt(String model, String backend, String outcome) {
         if (!"success".equals(outcome) && !"client_error".equals(outcome)) {
-            Counter.builder("vllm:request_errors").description("Total request errors")
-                    .tag("server", backend).tag("model", model).tag("error_type", outcome).register(registry).increment();
+            counter("vllm:request_errors", "Total request errors", "server", backend, "model", model, "error_type", outcome).increment();
         }
-        Counter.builder("llm_router_attempts").description("Calls to backends by model, backend and outcome")
-                .tag("model", model).tag("backend", backend).tag("outcome", outcome).register(registry).increment();
+        counter("llm_router_attempts", "Calls to backends by model, backend and outcome",
+                "model", model, "backend", backend, "outcome", outcome).increment();
+    }
+
+    // per-request meters are looked up by a plain string key: cheaper than building a Micrometer id each time
+    private final Map<String, io.micrometer.core.instrument.Meter> meters = new ConcurrentHashMap<>();
+
+    private Counter counter(String name, String help, String... tags) {
+        return (Counter) meters.computeIfAbsent(key(name, tags),
+                k -> Counter.builder(name).description(help).tags(tags).register(registry));
+    }
+
+    private io.micrometer.core.instrument.Timer timer(String name, String help, java.time.Duration[] slos, String... tags) {
+        return (io.micrometer.core.instrument.Timer) meters.computeIfAbsent(key(name, tags), k -> {
+            io.micrometer.core.instrument.Timer.Builder t = io.micrometer.core.instrument.Timer.builder(name).description(help).tags(tags);
+            return (slos == null ? t.publishPercentileHistogram() : t.serviceLevelObjectives(slos)).register(registry);
+        });
+    }
+
+    private static String key(String name, String... tags) {
+        StringBuilder k = new StringBuilder(name);
+        for (String t : tags) {
+            k.append('\u0000').append(t);
+        }
+        return k.toString();
     }
 
     public void failover(String model, String from, String reason) {
@@ -139,8 +162,7 @@ public final class RouterMetrics {
 
     /** A valid incoming request, by the model asked for (vllm:num_incoming_requests). */
     public void incoming(String model) {
-        Counter.builder("vllm:num_incoming_requests").description("Total valid incoming requests to router")
-                .tag("model", model).register(registry).increment();
+        counter("vllm:num_incoming_requests", "Total valid incoming requests to router", "model", model).increment();
     }
 
     /** One finished model request, counted for the model and backend that served it. */
@@ -156,39 +178,27 @@ public final class RouterMetrics {
         if (s != null) {
             s.request(durationNanos / 1e9, ttftNanos / 1e9, decodingNanos / 1e9);
         }
-        io.micrometer.core.instrument.Timer.builder("vllm:request_latency").description("End-to-end request latency observed at the router")
-                .tag("server", b).tag("model", model).tag("status", Integer.toString(status))
-                .serviceLevelObjectives(VLLM_BUCKETS).register(registry).record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-        if (usage != null) {
-            if (usage[0] >= 0) {
-                Counter.builder("vllm:input_tokens").description("Total input tokens processed")
-                        .tag("server", b).tag("model", model).register(registry).increment(usage[0]);
-            }
-            if (usage[1] >= 0) {
-                Counter.builder("vllm:output_tokens").description("Total output tokens generated")
-                        .tag("server", b).tag("model", model).register(registry).increment(usage[1]);
-            }
-        }
-        Counter.builder("llm_router_requests").description("Model requests by model and backend that served, status class and outcome")
-                .tag("model", model).tag("backend", b).tag("status", (status / 100) + "xx").tag("outcome", outcome)
-                .register(registry).increment();
-        io.micrometer.core.instrument.Timer.builder("llm_router_request_duration").description("End-to-end duration of model requests")
-                .tag("model", model).publishPercentileHistogram().register(registry)
-                .record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        timer("vllm:request_latency", "End-to-end request latency observed at the router", VLLM_BUCKETS,
+                "server", b, "model", model, "status", Integer.toString(status)).record(durationNanos, TimeUnit.NANOSECONDS);
+        counter("llm_router_requests", "Model requests by model and backend that served, status class and outcome",
+                "model", model, "backend", b, "status", (status / 100) + "xx", "outcome", outcome).increment();
+        timer("llm_router_request_duration", "End-to-end duration of model requests", null, "model", model)
+                .record(durationNanos, TimeUnit.NANOSECONDS);
         if (status < 300) {
-            io.micrometer.core.instrument.Timer.builder("llm_router_time_to_first_token")
-                    .description("From the request's arrival to the first byte of answer (the first chunk of a stream)")
-                    .tag("model", model).publishPercentileHistogram().register(registry)
-                    .record(ttftNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+            timer("llm_router_time_to_first_token",
+                    "From the request's arrival to the first byte of answer (the first chunk of a stream)", null, "model", model)
+                    .record(ttftNanos, TimeUnit.NANOSECONDS);
         }
         if (usage != null) {
             if (usage[0] >= 0) {
-                Counter.builder("llm_router_prompt_tokens").description("Prompt tokens, from the answers' usage")
-                        .tag("model", model).tag("backend", b).register(registry).increment(usage[0]);
+                counter("vllm:input_tokens", "Total input tokens processed", "server", b, "model", model).increment(usage[0]);
+                counter("llm_router_prompt_tokens", "Prompt tokens, from the answers' usage", "model", model, "backend", b)
+                        .increment(usage[0]);
             }
             if (usage[1] >= 0) {
-                Counter.builder("llm_router_completion_tokens").description("Completion tokens, from usage or counted stream chunks")
-                        .tag("model", model).tag("backend", b).register(registry).increment(usage[1]);
+                counter("vllm:output_tokens", "Total output tokens generated", "server", b, "model", model).increment(usage[1]);
+                counter("llm_router_completion_tokens", "Completion tokens, from usage or counted stream chunks",
+                        "model", model, "backend", b).increment(usage[1]);
             }
         }
     }
@@ -199,17 +209,13 @@ public final class RouterMetrics {
         if (st != null) {
             st.interToken(nanos / 1e9);
         }
-        io.micrometer.core.instrument.Timer.builder("llm_router_inter_token_latency").description("Gaps between stream chunks")
-                .tag("model", model).publishPercentileHistogram().register(registry)
-                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        timer("llm_router_inter_token_latency", "Gaps between stream chunks", null, "model", model).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** The time the router itself added to an answer (total minus time waiting on backends). */
     public void overhead(String model, long nanos) {
-        io.micrometer.core.instrument.Timer.builder("llm_router_overhead")
-                .description("Time the router added to a model answer: elapsed time minus time spent waiting on backends")
-                .tag("model", model).publishPercentileHistogram().register(registry)
-                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        timer("llm_router_overhead", "Time the router added to a model answer: elapsed time minus time spent waiting on backends",
+                null, "model", model).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void healthChange(String backend, boolean healthy) {
