@@ -80,7 +80,7 @@ public final class RouterMain {
 
     /**
      * Starts a router in this JVM with some configuration keys overridden (any key of
-     * config/application.properties, e.g. camel.component.llm.idle-timeout-ms).
+     * config/application.properties, e.g. camel.beans.relay.idle-timeout-ms).
      */
     public static RouterMain start(Map<String, String> config, String... args) throws Exception {
         Settings settings = Settings.parse(args, Path.of("."), config);
@@ -183,7 +183,7 @@ public final class RouterMain {
         io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
         String api = rp.get("router.k8s-api-url");
         if (api != null && !api.isBlank()) {
-            config.withMasterUrl(api).withTrustCerts(true);
+            config.withMasterUrl(api).withTrustCerts("true".equalsIgnoreCase(value(rp, "k8s-trust-certs", "false")));
         }
         kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config.build()).build();
         String namespace = value(rp, "k8s-namespace",

@@ -96,6 +96,23 @@ class BadInputTest {
     }
 
     @Test
+    void a_malformed_path_escape_is_404_not_a_hang() throws Exception {
+        // a raw socket: Java's HTTP clients refuse to send such a path
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", f.port)) {
+            s.setSoTimeout(10000);
+            s.getOutputStream().write("GET /v1/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
+            String answer = new String(s.getInputStream().readAllBytes());
+            assertThat(answer).startsWith("HTTP/1.1 404").contains("\"code\":\"not_found\"");
+        }
+    }
+
+    @Test
+    void unknown_model_names_never_become_metric_labels() throws Exception {
+        f.post("/v1/chat/completions", RouterFixture.chat("random-name-4711"));
+        assertThat(f.get("/metrics").body()).doesNotContain("random-name-4711");
+    }
+
+    @Test
     void a_body_over_the_limit_is_413() throws Exception {
         String big = "{\"model\":\"m-a\",\"prompt\":\"" + "x".repeat(8 * 1024 * 1024 + 10) + "\"}";
         assertOpenAiError(f.post("/v1/completions", big), 413, "request_too_large");

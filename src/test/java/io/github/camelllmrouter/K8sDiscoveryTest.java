@@ -58,7 +58,8 @@ class K8sDiscoveryTest {
         k2.start("127.0.0.3", port);
         f.backends.add(k1);
         f.backends.add(k2);
-        f.start(Map.of("router.k8s-api-url", client.getConfiguration().getMasterUrl()),
+        // the mock API server has a self-signed certificate
+        f.start(Map.of("router.k8s-api-url", client.getConfiguration().getMasterUrl(), "router.k8s-trust-certs", "true"),
                 "--service-discovery", "k8s", "--k8s-namespace", "llm", "--k8s-label-selector", "app=vllm",
                 "--k8s-port", Integer.toString(port));
         assertThat(servedBy("m-k")).isEqualTo("status 404");

@@ -70,6 +70,9 @@ class ReloadTest {
         while (System.nanoTime() < until) {
             assertThat(servedBy("m-live")).isEqualTo("r2");
         }
+        // the failed reload is counted and shown
+        assertThat(f.get("/metrics").body()).containsPattern("llm_router_route_reloads_total\\{result=\"failed\"\\} [1-9]");
+        assertThat(f.get("/health").body()).contains("\"reload\"").contains("m-live.camel.yaml");
         // and the next valid save applies
         Files.writeString(file, modelRoute("m-live", r1.url()));
         await().atMost(Duration.ofMillis(2500)).pollInterval(Duration.ofMillis(50)).until(() -> servedBy("m-live").equals("r1"));

@@ -188,10 +188,10 @@ public class BackendBalancer extends LoadBalancerSupport {
             // in flight (1.25 × the mean, rounded up) is passed over, so one hot prefix cannot drown a backend
             int inFlight = 0;
             for (Target t : all) {
-                inFlight += t.state().inFlight();
+                inFlight += t.state().inFlight() + t.state().streaming();
             }
             int bound = (int) Math.ceil(1.25 * (inFlight + 1) / all.length);
-            int i = ring.pick(prefix, x -> !tried[x] && all[x].state().available() && all[x].state().inFlight() < bound);
+            int i = ring.pick(prefix, x -> !tried[x] && all[x].state().available() && all[x].state().inFlight() + all[x].state().streaming() < bound);
             if (i >= 0) {
                 return all[i];
             }
@@ -250,7 +250,7 @@ public class BackendBalancer extends LoadBalancerSupport {
             return a; // the only one
         }
         Target b = draw(all, tried, total - a.weight(), a);
-        return b.state().load() < a.state().load() ? b : a;
+        return b == null || a.state().load() <= b.state().load() ? a : b;
     }
 
     private static Target draw(Target[] all, boolean[] tried, int total, Target except) {
@@ -263,7 +263,13 @@ public class BackendBalancer extends LoadBalancerSupport {
                 }
             }
         }
-        throw new IllegalStateException("weights changed during the draw");
+        // a backend left rotation between the sum and the draw: take any that is still eligible
+        for (int i = all.length - 1; i >= 0; i--) {
+            if (all[i] != except && !tried[i] && all[i].weight() > 0 && all[i].state().available()) {
+                return all[i];
+            }
+        }
+        return except;
     }
 
     private int maxReroutes(LlmComponent component) {
@@ -319,7 +325,11 @@ public class BackendBalancer extends LoadBalancerSupport {
             state.begin();
             target.processor.process(copy, doneSync -> {
                 state.end();
-                onDone(target, copy);
+                try {
+                    onDone(target, copy);
+                } catch (RuntimeException e) {
+                    finish(e); // never leave the request without an answer
+                }
             });
         }
 

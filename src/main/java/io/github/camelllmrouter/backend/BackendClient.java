@@ -78,7 +78,9 @@ public final class BackendClient implements AutoCloseable {
                 .setHost(base.getHost())
                 .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
                 .setSsl("https".equals(base.getScheme()))
-                .setURI(joinPath(base.getRawPath(), path));
+                .setURI(joinPath(base.getRawPath(), path))
+                // waiting for a pooled connection counts against the first byte too
+                .setConnectTimeout(firstByteTimeoutMs);
         if (clientHeaders != null) {
             for (var h : clientHeaders) {
                 if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {

@@ -80,7 +80,7 @@ public final class BackendState {
     /** Load for least-loaded routing: requests in flight here, plus what the engine says is queued. */
     public double load() {
         EngineStats e = engine;
-        return inFlight.get() + (e != null && e.waiting() > 0 ? e.waiting() : 0);
+        return inFlight.get() + streaming.get() + (e != null && e.waiting() > 0 ? e.waiting() : 0);
     }
 
     public BackendState(String id, OutlierPolicy policy) {
@@ -168,7 +168,8 @@ public final class BackendState {
             consecutiveFailures = 0;
         }
         if (retryAfterSeconds != null) {
-            outForMs = Math.max(outForMs, TimeUnit.SECONDS.toMillis(retryAfterSeconds));
+            // honoured, but never longer than the longest ejection: one gateway's 429 must not take a backend out for a day
+            outForMs = Math.max(outForMs, Math.min(TimeUnit.SECONDS.toMillis(retryAfterSeconds), policy.maxEjectionMs()));
         }
         if (outForMs > 0) {
             long until = now + TimeUnit.MILLISECONDS.toNanos(outForMs);

@@ -15,7 +15,6 @@ public class LlmComponent extends DefaultComponent {
 
     private long connectTimeoutMs = 2000;
     private long firstByteTimeoutMs = 60000;
-    private long idleTimeoutMs = 30000;
     private long totalTimeoutMs = 600000;
     private int maxConnectionsPerBackend = 2000;
     private int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -57,7 +56,7 @@ public class LlmComponent extends DefaultComponent {
             synchronized (this) {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
-                            idleTimeoutMs, totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
+                            totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
                     BackendClient started = client;
                     if (healthChecks) {
                         healthTimer = started.vertx().setPeriodic(0, healthCheckIntervalMs, id -> probeAll(started));
@@ -79,9 +78,14 @@ public class LlmComponent extends DefaultComponent {
     public RouterMetrics metrics() {
         RouterMetrics m = metrics;
         if (m == null) {
-            m = RouterMetrics.of(getCamelContext());
-            m.statsWindowSeconds(requestStatsWindowSeconds);
-            metrics = m;
+            synchronized (this) {
+                if (metrics == null) {
+                    RouterMetrics created = RouterMetrics.of(getCamelContext());
+                    created.statsWindowSeconds(requestStatsWindowSeconds);
+                    metrics = created;
+                }
+                m = metrics;
+            }
         }
         return m;
     }
@@ -181,14 +185,6 @@ public class LlmComponent extends DefaultComponent {
 
     public void setFirstByteTimeoutMs(long firstByteTimeoutMs) {
         this.firstByteTimeoutMs = firstByteTimeoutMs;
-    }
-
-    public long getIdleTimeoutMs() {
-        return idleTimeoutMs;
-    }
-
-    public void setIdleTimeoutMs(long idleTimeoutMs) {
-        this.idleTimeoutMs = idleTimeoutMs;
     }
 
     public long getTotalTimeoutMs() {

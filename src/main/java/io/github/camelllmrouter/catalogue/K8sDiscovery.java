@@ -1,7 +1,6 @@
 package io.github.camelllmrouter.catalogue;
 
 import java.net.URI;
-import java.util.List;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -61,7 +60,12 @@ public final class K8sDiscovery implements AutoCloseable {
                     backends.remove(url);
                     return;
                 }
+                String name = pod.getMetadata().getName();
                 http.listModels(URI.create(url), 5000).thenAccept(models -> {
+                    Pod now = informer == null ? null : informer.getIndexer().getByKey(pod.getMetadata().getNamespace() + "/" + name);
+                    if (informer != null && (now == null || !ready(now) || !url.equals(url(now)))) {
+                        return; // it left, or changed, while its models were read
+                    }
                     if (models == null || models.isEmpty()) {
                         LOG.warn("pod {} is ready but {} lists no model; not routed", pod.getMetadata().getName(), url);
                         return;
@@ -84,9 +88,5 @@ public final class K8sDiscovery implements AutoCloseable {
     @Override
     public void close() {
         informer.close();
-    }
-
-    static List<String> none() {
-        return List.of();
     }
 }

@@ -78,6 +78,10 @@ public final class ModelCatalogue {
             if (!url.matches("https?://[^\\s/?#]+(/[^\\s?#]*)?")) {
                 throw new IllegalArgumentException("--static-backends entry " + (i + 1) + " is not an http(s) URL: '" + url + "'");
             }
+            if (url.substring(0, Math.max(url.indexOf('/', 8), url.length())).contains("@")) {
+                // the URL is shown in headers, /health, metrics and logs: credentials must not be in it
+                throw new IllegalArgumentException("--static-backends entry " + (i + 1) + " has credentials in it; pass keys in the Authorization header");
+            }
             int weight = 1;
             if (!weightList.isEmpty()) {
                 try {

@@ -45,12 +45,31 @@ public class ApiEndpoints {
             backends.add(s.describe());
         }
         body.put("backends", backends);
+        org.apache.camel.support.RouteWatcherReloadStrategy reload =
+                exchange.getContext().hasService(org.apache.camel.support.RouteWatcherReloadStrategy.class);
+        if (reload != null) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("succeeded", reload.getReloadCounter());
+            r.put("failed", reload.getFailedCounter());
+            if (reload.getLastError() != null) {
+                r.put("last_error", reload.getLastError().getMessage());
+            }
+            body.put("reload", r);
+        }
         json(exchange, 200, body);
     }
 
     /** Prometheus text exposition of the router's registry. */
     public void metrics(Exchange exchange) {
         PrometheusMeterRegistry registry = exchange.getContext().getRegistry().findSingleByType(PrometheusMeterRegistry.class);
+        org.apache.camel.support.RouteWatcherReloadStrategy reload =
+                exchange.getContext().hasService(org.apache.camel.support.RouteWatcherReloadStrategy.class);
+        if (registry != null && reload != null && registry.find("llm_router_route_reloads").functionCounter() == null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", reload, r -> r.getReloadCounter())
+                    .description("Route files reloaded from disk, by result").tag("result", "succeeded").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", reload, r -> r.getFailedCounter())
+                    .description("Route files reloaded from disk, by result").tag("result", "failed").register(registry);
+        }
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
         exchange.getMessage().setBody(registry == null ? "" : registry.scrape());

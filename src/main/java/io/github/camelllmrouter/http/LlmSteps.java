@@ -47,7 +47,12 @@ public class LlmSteps {
     /** Remembers the client's connection, path and headers; sets variable {@code path}. */
     public void accept(Exchange exchange) {
         FullHttpRequest request = exchange.getIn(NettyHttpMessage.class).getHttpRequest();
-        String path = new QueryStringDecoder(request.uri()).path();
+        String path;
+        try {
+            path = new QueryStringDecoder(request.uri()).path();
+        } catch (IllegalArgumentException badEscape) {
+            path = request.uri(); // answered as an unknown path (404), not left hanging
+        }
         // --root-path: served under a prefix behind a proxy; /prefix/v1/models is /v1/models
         if (!rootPath.isEmpty() && path.startsWith(rootPath + "/")) {
             path = path.substring(rootPath.length());
@@ -58,7 +63,9 @@ public class LlmSteps {
         // x-request-id: the client's, or one made here; returned to the client and forwarded to the backend
         String requestId = headers.get(REQUEST_ID);
         if (requestId == null || requestId.isBlank() || requestId.length() > 200) {
-            requestId = java.util.UUID.randomUUID().toString();
+            // random, not secret: ThreadLocalRandom spares the SecureRandom behind UUID.randomUUID() on every request
+            java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+            requestId = new java.util.UUID(r.nextLong() & ~0xF000L | 0x4000L, r.nextLong() & 0x3FFFFFFFFFFFFFFFL | 0x8000000000000000L).toString();
             headers.set(REQUEST_ID, requestId);
         }
         LlmCall call = new LlmCall(exchange.getIn(NettyHttpMessage.class).getHeader(
@@ -78,10 +85,7 @@ public class LlmSteps {
         LlmRequest parsed = LlmRequest.parse(ByteBufUtil.getBytes(request.content()));
         LlmCall call = LlmCall.of(exchange);
         call.request(parsed);
-        call.metrics(component(exchange).metrics());
-        call.metrics().inFlight(parsed.requestedModel(), 1);
-        call.metrics().incoming(parsed.requestedModel());
-        call.span(RouterTracing.startRequest(call));
+
         exchange.setVariable("model", parsed.requestedModel());
         exchange.setVariable("stream", parsed.stream());
     }
@@ -99,6 +103,12 @@ public class LlmSteps {
             throw OpenAiException.modelNotFound(model);
         }
         exchange.setVariable("modelRoute", endpoint);
+        // only now is the model a known one: client-chosen names never become metric labels
+        LlmCall call = LlmCall.of(exchange);
+        call.metrics(component(exchange).metrics());
+        call.metrics().inFlight(model, 1);
+        call.metrics().incoming(model);
+        call.span(RouterTracing.startRequest(call));
     }
 
     /** An alias route's step: the backend sees the real model's name. */

@@ -211,7 +211,11 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             channel.writeAndFlush(head);
-            // the client went away: close the backend connection so the model stops generating
+            totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
+                    + totalTimeoutMs + " ms."));
+            armIdleTimer();
+            // the client went away: close the backend connection so the model stops generating (armed after
+            // the timers, so that a client already gone cancels them)
             channel.closeFuture().addListener(onClientClose);
             upstream.handler(buffer -> {
                 if (finished.get()) {
@@ -238,9 +242,6 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             });
             upstream.exceptionHandler(t -> cut("upstream_cut", "The backend " + response.backend()
                     + " broke the stream: " + t.getMessage()));
-            totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
-                    + totalTimeoutMs + " ms."));
-            armIdleTimer();
             upstream.resume();
         }
 
@@ -259,6 +260,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 return;
             }
             LOG.warn("stream cut request={} code={}: {}", call.requestId(), code, message);
+            if (call.servedState() != null && !"timeout".equals(code)) {
+                call.servedState().failure(code, null); // a backend that keeps breaking streams gets ejected
+            }
             upstream.request().reset();
             String event = "data: " + OpenAiException.json(message, "server_error", null, code) + "\n\n";
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event.getBytes(StandardCharsets.UTF_8))));

@@ -2,6 +2,7 @@ package io.github.camelllmrouter.http;
 
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -25,6 +26,20 @@ public final class RequestRecord {
     private static final Pattern PROMPT_TOKENS = Pattern.compile("\"prompt_tokens\"\\s*:\\s*(\\d+)");
     private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"completion_tokens\"\\s*:\\s*(\\d+)");
     private static volatile boolean json;
+    private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.ISO_8859_1);
+
+    private static int indexOf(byte[] bytes, byte[] what) {
+        outer:
+        for (int i = 0; i <= bytes.length - what.length; i++) {
+            for (int j = 0; j < what.length; j++) {
+                if (bytes[i + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
 
     private RequestRecord() {
     }
@@ -39,10 +54,11 @@ public final class RequestRecord {
         if (bytes == null) {
             return null;
         }
-        String text = new String(bytes, StandardCharsets.ISO_8859_1);
-        if (!text.contains("\"usage\"")) {
+        int at = indexOf(bytes, USAGE);
+        if (at < 0) {
             return null;
         }
+        String text = new String(bytes, at, bytes.length - at, StandardCharsets.ISO_8859_1);
         Matcher p = PROMPT_TOKENS.matcher(text);
         Matcher c = COMPLETION_TOKENS.matcher(text);
         return new long[] {p.find() ? Long.parseLong(p.group(1)) : -1, c.find() ? Long.parseLong(c.group(1)) : -1};
@@ -89,6 +105,10 @@ public final class RequestRecord {
         if (usage != null) {
             line.put("prompt_tokens", usage[0]);
             line.put("completion_tokens", usage[1]);
+        }
+        List<String> trail = call.trail();
+        if (!trail.isEmpty()) {
+            line.put("trail", trail); // the failed attempts and fallbacks on the way to this answer
         }
         if (json) {
             try {

@@ -2,7 +2,6 @@ package io.github.camelllmrouter.http;
 
 import io.github.camelllmrouter.openai.OpenAiException;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -62,7 +61,12 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (refused) {
-                ReferenceCountUtil.release(msg); // the rest of a refused body
+                // the rest of a refused body is read and dropped, so the client (still sending) gets to read the 413
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    ctx.close();
+                }
                 return;
             }
             if (msg instanceof HttpRequest request) {
@@ -88,7 +92,6 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
 
         private void refuse(ChannelHandlerContext ctx, Object msg) {
             refused = true;
-            ReferenceCountUtil.release(msg);
             byte[] json = new OpenAiException(413, "invalid_request_error", "request_too_large", null,
                     "The request body is larger than the limit of " + max + " bytes.").toJson();
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
@@ -97,8 +100,13 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
             response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
             // the rest of the body is still on the wire: close rather than read it as a next request
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            // written from the tail of the pipeline so that it passes the HTTP encoder
-            ctx.channel().writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            // written from the tail of the pipeline so that it passes the HTTP encoder; closed once the body is in
+            ctx.channel().writeAndFlush(response);
+            boolean last = msg instanceof LastHttpContent;
+            ReferenceCountUtil.release(msg);
+            if (last) {
+                ctx.close();
+            }
         }
     }
 }
