@@ -260,6 +260,56 @@ class ResilienceTest {
     }
 
     @Test
+    void the_time_budget_bounds_a_request_and_cuts_the_first_byte_wait_to_fit() throws Exception {
+        start(Map.of("camel.component.llm.request-time-budget-ms", "300"));
+        a1.hang();
+        long t0 = System.nanoTime();
+        HttpResponse<String> r = chat("m-a");
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(ms).as("the 700 ms first-byte timeout was cut to the 300 ms budget").isLessThan(650);
+        assertThat(calls(a2) + calls(b1) + calls(b2)).as("no attempt after the budget is spent").isZero();
+    }
+
+    @Test
+    void a_fallback_loop_written_by_hand_is_stopped_by_the_hop_guard(@org.junit.jupiter.api.io.TempDir java.nio.file.Path routes)
+            throws Exception {
+        java.nio.file.Files.copy(java.nio.file.Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        FakeOpenAiBackend x1 = f.backend("x1", "m-x");
+        FakeOpenAiBackend y1 = f.backend("y1", "m-y");
+        x1.failWithStatus(503);
+        y1.failWithStatus(503);
+        for (String[] m : new String[][] {{"m-x", "m-y", x1.url()}, {"m-y", "m-x", y1.url()}}) {
+            java.nio.file.Files.writeString(routes.resolve(m[0] + ".camel.yaml"), """
+                    - route:
+                        id: "model-%1$s"
+                        from:
+                          uri: "direct:model-%1$s"
+                          steps:
+                            - circuitBreaker:
+                                steps:
+                                  - loadBalance:
+                                      customLoadBalancer:
+                                        ref: "#class:io.github.camelllmrouter.backend.BackendBalancer"
+                                      steps:
+                                        - to: "llm:%3$s"
+                                onFallback:
+                                  steps:
+                                    - bean:
+                                        ref: llm
+                                        method: "fallback(${exchange}, '%2$s')"
+                                    - to: "direct:model-%2$s"
+                    """.formatted(m[0], m[1], m[2]));
+        }
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false",
+                "camel.component.llm.max-attempts-per-request", "100", "camel.component.llm.eject-consecutive-failures", "100"));
+        HttpResponse<String> r = chat("m-x");
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(JSON.readTree(r.body()).path("error").path("code").asText()).isEqualTo("fallback_limit");
+        assertThat(calls(x1) + calls(y1)).as("one call per hop, then stopped").isEqualTo(5);
+    }
+
+    @Test
     void a_breaker_opens_when_the_model_keeps_failing_and_closes_after_it_recovers() throws Exception {
         // ejection off, so only the breaker can stop calls to m-a
         start(Map.of("camel.component.llm.eject-consecutive-failures", "1000"));
