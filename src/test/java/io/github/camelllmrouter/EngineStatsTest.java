@@ -3,21 +3,12 @@ package io.github.camelllmrouter;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,31 +20,19 @@ class EngineStatsTest {
 
     static final String STATS = "io.github.camelllmrouter.stats";
     final RouterFixture f = new RouterFixture();
-    final List<String> lines = new CopyOnWriteArrayList<>();
+    LogCapture capture;
 
     @AfterEach
     void stop() {
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        ctx.getConfiguration().removeLogger(STATS);
-        ctx.updateLoggers();
+        if (capture != null) {
+            capture.close();
+        }
         f.close();
     }
 
     @Test
     void engine_stats_are_scraped_shown_in_health_and_logged() throws Exception {
-        AbstractAppender appender = new AbstractAppender("stats-capture", null, null, true, Property.EMPTY_ARRAY) {
-            @Override
-            public void append(LogEvent event) {
-                lines.add(event.getMessage().getFormattedMessage());
-            }
-        };
-        appender.start();
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        LoggerConfig config = new LoggerConfig(STATS, Level.INFO, true);
-        config.addAppender(appender, null, null);
-        ctx.getConfiguration().addLogger(STATS, config);
-        ctx.updateLoggers();
-
+        capture = LogCapture.of(STATS);
         FakeOpenAiBackend e1 = f.backend("e1", "m-e");
         f.start(Map.of("camel.component.llm.first-byte-timeout-ms", "20000"),
                 "--static-backends", e1.url(), "--static-models", "m-e", "--engine-stats-interval", "1",
@@ -68,7 +47,7 @@ class EngineStatsTest {
             JsonNode b = new ObjectMapper().readTree(f.get("/health").body()).path("backends").get(0);
             return b != null && b.path("engine_stats").path("num_requests_running").asDouble() == 2.0;
         });
-        await().atMost(10, TimeUnit.SECONDS).until(() -> lines.stream()
+        await().atMost(10, TimeUnit.SECONDS).until(() -> capture.lines().stream()
                 .anyMatch(l -> l.startsWith("backend=" + e1.url()) && l.contains("in_flight=2") && l.contains("avg_ttft=") && l.contains("engine_running=2")));
         e1.stop();
     }

@@ -8,20 +8,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import io.github.camelllmrouter.http.RequestRecord;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,26 +27,14 @@ class ObservabilityTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String ACCESS = "io.github.camelllmrouter.access";
     final RouterFixture f = new RouterFixture();
-    final List<String> access = new CopyOnWriteArrayList<>();
-    AbstractAppender appender;
+    LogCapture capture;
     FakeOpenAiBackend a1;
     FakeOpenAiBackend a2;
     FakeOpenAiBackend b1;
 
     @BeforeEach
     void start() throws Exception {
-        appender = new AbstractAppender("capture", null, null, true, Property.EMPTY_ARRAY) {
-            @Override
-            public void append(LogEvent event) {
-                access.add(event.getMessage().getFormattedMessage());
-            }
-        };
-        appender.start();
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        LoggerConfig accessLog = new LoggerConfig(ACCESS, Level.INFO, true);
-        accessLog.addAppender(appender, null, null);
-        ctx.getConfiguration().addLogger(ACCESS, accessLog);
-        ctx.updateLoggers();
+        capture = LogCapture.of(ACCESS);
         a1 = f.backend("a1", "m-a");
         a2 = f.backend("a2", "m-a");
         b1 = f.backend("b1", "m-b");
@@ -64,17 +44,15 @@ class ObservabilityTest {
 
     @AfterEach
     void stop() {
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        ctx.getConfiguration().removeLogger(ACCESS);
-        ctx.updateLoggers();
+        capture.close();
         RequestRecord.jsonFormat(false);
         f.close();
     }
 
     /** The access-log lines of a request (written just after its answer, so waited for). */
     List<String> linesFor(String requestId) {
-        await().atMost(5, TimeUnit.SECONDS).until(() -> access.stream().anyMatch(l -> l.contains(requestId)));
-        return access.stream().filter(l -> l.contains("request_id") && l.contains(requestId)).toList();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> capture.lines().stream().anyMatch(l -> l.contains(requestId)));
+        return capture.lines().stream().filter(l -> l.contains("request_id") && l.contains(requestId)).toList();
     }
 
     @Test

@@ -24,20 +24,7 @@ class ReloadTest {
     }
 
     static String modelRoute(String model, String backendUrl) {
-        return """
-                - route:
-                    id: "model-%1$s"
-                    from:
-                      uri: "direct:model-%1$s"
-                      steps:
-                        - circuitBreaker:
-                            steps:
-                              - loadBalance:
-                                  customLoadBalancer:
-                                    ref: "#class:io.github.camelllmrouter.backend.BackendBalancer"
-                                  steps:
-                                    - to: "llm:%2$s?weight=1"
-                """.formatted(model, backendUrl);
+        return RouterFixture.modelRouteYaml(model, backendUrl, null);
     }
 
     String servedBy(String model) {

@@ -280,26 +280,7 @@ class ResilienceTest {
         x1.failWithStatus(503);
         y1.failWithStatus(503);
         for (String[] m : new String[][] {{"m-x", "m-y", x1.url()}, {"m-y", "m-x", y1.url()}}) {
-            java.nio.file.Files.writeString(routes.resolve(m[0] + ".camel.yaml"), """
-                    - route:
-                        id: "model-%1$s"
-                        from:
-                          uri: "direct:model-%1$s"
-                          steps:
-                            - circuitBreaker:
-                                steps:
-                                  - loadBalance:
-                                      customLoadBalancer:
-                                        ref: "#class:io.github.camelllmrouter.backend.BackendBalancer"
-                                      steps:
-                                        - to: "llm:%3$s"
-                                onFallback:
-                                  steps:
-                                    - bean:
-                                        ref: llm
-                                        method: "fallback(${exchange}, '%2$s')"
-                                    - to: "direct:model-%2$s"
-                    """.formatted(m[0], m[1], m[2]));
+            java.nio.file.Files.writeString(routes.resolve(m[0] + ".camel.yaml"), RouterFixture.modelRouteYaml(m[0], m[2], m[1]));
         }
         f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false",
                 "camel.component.llm.max-attempts-per-request", "100", "camel.component.llm.eject-consecutive-failures", "100"));

@@ -68,6 +68,31 @@ public final class RouterFixture implements AutoCloseable {
         return "{\"model\":\"" + model + "\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     }
 
+    /** A hand-written model route, as a user puts in routes/: one backend, and an optional fallback model. */
+    public static String modelRouteYaml(String model, String backendUrl, String fallback) {
+        String yaml = "- route:\n"
+                + "    id: \"model-" + model + "\"\n"
+                + "    from:\n"
+                + "      uri: \"direct:model-" + model + "\"\n"
+                + "      steps:\n"
+                + "        - circuitBreaker:\n"
+                + "            steps:\n"
+                + "              - loadBalance:\n"
+                + "                  customLoadBalancer:\n"
+                + "                    ref: \"#class:io.github.camelllmrouter.backend.BackendBalancer\"\n"
+                + "                  steps:\n"
+                + "                    - to: \"llm:" + backendUrl + "?weight=1\"\n";
+        if (fallback != null) {
+            yaml += "            onFallback:\n"
+                    + "              steps:\n"
+                    + "                - bean:\n"
+                    + "                    ref: llm\n"
+                    + "                    method: \"fallback(${exchange}, '" + fallback + "')\"\n"
+                    + "                - to: \"direct:model-" + fallback + "\"\n";
+        }
+        return yaml;
+    }
+
     public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
