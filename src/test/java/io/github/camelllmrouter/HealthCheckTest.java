@@ -49,7 +49,7 @@ class HealthCheckTest {
     void assertLeavesAndRejoins(String probe, String type) throws Exception {
         FakeOpenAiBackend h1 = f.backend("h1", "m-a");
         FakeOpenAiBackend h2 = f.backend("h2", "m-a");
-        f.start(Map.of("camel.component.llm.health-check-probe", probe),
+        f.start(Map.of("camel.component.llm.health-check-probe", probe, "camel.component.llm.health-check-api-key", "sk-probe"),
                 "--static-backends", h1.url() + "," + h2.url(), "--static-models", "m-a,m-a",
                 "--static-model-types", type + "," + type, "--static-backend-health-checks",
                 "--static-backend-health-check-interval", "1", "--static-backend-health-check-timeout-seconds", "1");
@@ -63,6 +63,9 @@ class HealthCheckTest {
         await().atMost(15, TimeUnit.SECONDS).until(() -> status(h1).equals("healthy"));
         assertThat(servedBy(4)).contains("h1", "h2");
         assertThat(f.get("/metrics").body()).contains("llm_router_health_changes_total");
+        // probes present the configured key, as the vLLM router presents VLLM_API_KEY
+        assertThat(h1.received().stream().filter(r -> r.method().equals("GET")))
+                .isNotEmpty().allMatch(r -> "Bearer sk-probe".equals(r.headers().get("Authorization")));
     }
 
     @Test

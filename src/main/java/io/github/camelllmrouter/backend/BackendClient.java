@@ -262,11 +262,21 @@ public final class BackendClient implements AutoCloseable {
     private record Answer(int statusCode, Buffer body) {
     }
 
+    private volatile String probeApiKey;
+
+    /** The API key health probes and engine scrapes present (VLLM_API_KEY by default), as the vLLM router does. */
+    public void probeApiKey(String key) {
+        this.probeApiKey = key == null || key.isBlank() ? null : key;
+    }
+
     private io.vertx.core.Future<Answer> simple(URI base, HttpMethod method, String path, String body, long timeoutMs) {
         RequestOptions ro = new RequestOptions().setMethod(method).setHost(base.getHost())
                 .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
                 .setSsl("https".equals(base.getScheme())).setURI(joinPath(base.getRawPath(), path))
                 .setIdleTimeout(timeoutMs).putHeader("content-type", "application/json");
+        if (probeApiKey != null) {
+            ro.putHeader("authorization", "Bearer " + probeApiKey);
+        }
         return http.request(ro)
                 .compose(req -> body == null ? req.send() : req.send(body))
                 .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)));

@@ -22,6 +22,7 @@ public final class BackendState {
     private int consecutiveFailures;
     private int ejections;
     private long ejectedUntilNanos;
+    private long healthySinceNanos;
     private String lastError;
     private boolean probeHealthy = true;
     private int probeFailures;
@@ -150,8 +151,16 @@ public final class BackendState {
 
     public synchronized void success() {
         consecutiveFailures = 0;
-        if (ejectedUntilNanos != 0 && System.nanoTime() - ejectedUntilNanos >= 0) {
+        long now = System.nanoTime();
+        if (ejectedUntilNanos != 0 && now - ejectedUntilNanos >= 0) {
             ejectedUntilNanos = 0; // back in rotation: the trial request after the ejection went through
+            healthySinceNanos = now;
+        }
+        // as Envoy does, the ejection multiplier shrinks again for each base time the backend stays healthy
+        if (ejections > 0 && ejectedUntilNanos == 0
+            && now - healthySinceNanos >= TimeUnit.MILLISECONDS.toNanos(policy.baseEjectionMs())) {
+            ejections--;
+            healthySinceNanos = now;
         }
     }
 

@@ -36,6 +36,7 @@ public class LlmComponent extends DefaultComponent {
     private int prefixMinMatchLength = 256;
     private int requestStatsWindowSeconds = 60;
     private long engineStatsIntervalMs;
+    private String healthCheckApiKey;
     private long logStatsIntervalMs;
     private long requestTimeBudgetMs = 900000;
     private volatile RouterMetrics metrics;
@@ -58,6 +59,7 @@ public class LlmComponent extends DefaultComponent {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
                             totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
                     BackendClient started = client;
+                    started.probeApiKey(healthCheckApiKey != null ? healthCheckApiKey : System.getenv("VLLM_API_KEY"));
                     if (healthChecks) {
                         healthTimer = started.vertx().setPeriodic(0, healthCheckIntervalMs, id -> probeAll(started));
                     }
@@ -88,6 +90,11 @@ public class LlmComponent extends DefaultComponent {
             }
         }
         return m;
+    }
+
+    /** The key health probes and engine scrapes send as a bearer token (never logged). */
+    public void setHealthCheckApiKey(String healthCheckApiKey) {
+        this.healthCheckApiKey = healthCheckApiKey;
     }
 
     public long getEngineStatsIntervalMs() {
