@@ -350,6 +350,10 @@ public class BackendBalancer extends LoadBalancerSupport {
                 callback.done(false);
                 return;
             }
+            if ("client_closed".equals(failure.reason())) {
+                finish(failure); // nobody to answer: no failover, and not the backend's fault
+                return;
+            }
             last = failure;
             component.metrics().attempt(model(), backend, failure.reason());
             if (target.state().failure(failure.reason(), failure.retryAfterSeconds())) {

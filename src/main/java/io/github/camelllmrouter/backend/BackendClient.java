@@ -71,6 +71,15 @@ public final class BackendClient implements AutoCloseable {
      */
     public CompletableFuture<BackendResponse> call(URI base, String backend, String path, HttpHeaders clientHeaders,
                                                    byte[] body, long budgetMs) {
+        return call(base, backend, path, clientHeaders, body, budgetMs, null);
+    }
+
+    /**
+     * @param clientGone completes when the client's connection closes: a call still waiting for its answer is
+     *                   then abandoned and its connection closed, so the backend stops working on it
+     */
+    public CompletableFuture<BackendResponse> call(URI base, String backend, String path, HttpHeaders clientHeaders,
+                                                   byte[] body, long budgetMs, CompletableFuture<Void> clientGone) {
         long firstByteTimeoutMs = Math.max(1, Math.min(this.firstByteTimeoutMs, budgetMs));
         CompletableFuture<BackendResponse> result = new CompletableFuture<>();
         RequestOptions ro = new RequestOptions()
@@ -95,6 +104,15 @@ public final class BackendClient implements AutoCloseable {
                 return;
             }
             HttpClientRequest req = ar.result();
+            if (clientGone != null) {
+                clientGone.thenRun(() -> {
+                    if (!result.isDone()) {
+                        result.completeExceptionally(new BackendException(backend, "client_closed", 0, null, null, null,
+                                "the client went away before " + backend + " answered"));
+                        req.reset();
+                    }
+                });
+            }
             long timer = vertx.setTimer(firstByteTimeoutMs, id -> {
                 if (!result.isDone()) {
                     result.completeExceptionally(new BackendException(backend, "timeout", 0, null, null, null,

@@ -31,7 +31,7 @@ class LlmProducer extends DefaultAsyncProducer {
         io.opentelemetry.api.trace.Span span = io.github.camelllmrouter.http.RouterTracing.startAttempt(call, endpoint.base());
         endpoint.getComponent().client()
                 .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body(),
-                        call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()))
+                        call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()), call.clientGone())
                 .whenComplete((response, error) -> {
                     call.addBackendNanos(System.nanoTime() - sent);
                     Throwable failure = error instanceof CompletionException ? error.getCause() : error;

@@ -3,6 +3,7 @@ package io.github.camelllmrouter.http;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.netty.channel.Channel;
@@ -42,6 +43,8 @@ public final class LlmCall {
     public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders, String requestId) {
         this.requestId = requestId;
         this.channel = channel;
+        // one listener per request, removed once it is answered (keep-alive connections carry many requests)
+        channel.closeFuture().addListener(onClose);
         this.keepAlive = keepAlive;
         this.path = path;
         this.clientHeaders = clientHeaders;
@@ -91,6 +94,20 @@ public final class LlmCall {
 
     void span(io.opentelemetry.api.trace.Span span) {
         this.span = span;
+    }
+
+    private final CompletableFuture<Void> clientGone = new CompletableFuture<>();
+    private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClose =
+            f -> clientGone.complete(null);
+
+    /** Stops watching the client's connection (the request is answered). */
+    public void answered() {
+        channel.closeFuture().removeListener(onClose);
+    }
+
+    /** Completes when the client's connection closes (watched from accept on). */
+    public CompletableFuture<Void> clientGone() {
+        return clientGone;
     }
 
     public String requestId() {

@@ -146,6 +146,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         copyHeaders(backendHeaders, response.headers());
         routerHeaders.forEach(response.headers()::set);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        call.answered();
         Channel channel = call.channel();
         if (!call.keepAlive()) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -311,6 +312,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 vertx.cancelTimer(totalTimer);
             }
             channel.closeFuture().removeListener(onClientClose);
+            call.answered();
             callback.done(false);
             return true;
         }
