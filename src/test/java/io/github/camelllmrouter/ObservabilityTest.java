@@ -7,7 +7,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,11 +34,10 @@ class ObservabilityTest {
     @BeforeEach
     void start() throws Exception {
         capture = LogCapture.of(ACCESS);
-        a1 = f.backend("a1", "m-a");
-        a2 = f.backend("a2", "m-a");
-        b1 = f.backend("b1", "m-b");
-        f.start(Map.of(), "--static-backends", a1.url() + "," + a2.url() + "," + b1.url(), "--static-models", "m-a,m-a,m-b",
-                "--static-fallback-models", "m-a:m-b");
+        FakeOpenAiBackend[] b = f.startWithFallback();
+        a1 = b[0];
+        a2 = b[1];
+        b1 = b[2];
     }
 
     @AfterEach

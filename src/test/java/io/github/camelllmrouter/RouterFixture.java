@@ -41,6 +41,16 @@ public final class RouterFixture implements AutoCloseable {
         return this;
     }
 
+    /** Backends a1, a2 serving m-a and b1 serving m-b, with m-b as m-a's fallback. */
+    public FakeOpenAiBackend[] startWithFallback() throws Exception {
+        FakeOpenAiBackend a1 = backend("a1", "m-a");
+        FakeOpenAiBackend a2 = backend("a2", "m-a");
+        FakeOpenAiBackend b1 = backend("b1", "m-b");
+        start(Map.of(), "--static-backends", a1.url() + "," + a2.url() + "," + b1.url(), "--static-models", "m-a,m-a,m-b",
+                "--static-fallback-models", "m-a:m-b");
+        return new FakeOpenAiBackend[] {a1, a2, b1};
+    }
+
     public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
     }

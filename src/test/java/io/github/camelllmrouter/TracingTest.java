@@ -1,7 +1,6 @@
 package io.github.camelllmrouter;
 
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
@@ -34,11 +33,10 @@ class TracingTest {
     void start() throws Exception {
         RouterTracing.install(OpenTelemetrySdk.builder().setTracerProvider(
                 SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build()).build());
-        a1 = f.backend("a1", "m-a");
-        a2 = f.backend("a2", "m-a");
-        b1 = f.backend("b1", "m-b");
-        f.start(Map.of(), "--static-backends", a1.url() + "," + a2.url() + "," + b1.url(), "--static-models", "m-a,m-a,m-b",
-                "--static-fallback-models", "m-a:m-b");
+        FakeOpenAiBackend[] b = f.startWithFallback();
+        a1 = b[0];
+        a2 = b[1];
+        b1 = b[2];
     }
 
     @AfterEach

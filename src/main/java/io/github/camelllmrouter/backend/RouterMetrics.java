@@ -167,11 +167,6 @@ public final class RouterMetrics {
 
     /** One finished model request, counted for the model and backend that served it. */
     public void request(String model, String backend, int status, String outcome, long durationNanos, long ttftNanos,
-                        long[] usage) {
-        request(model, backend, status, outcome, durationNanos, ttftNanos, 0, usage);
-    }
-
-    public void request(String model, String backend, int status, String outcome, long durationNanos, long ttftNanos,
                         long decodingNanos, long[] usage) {
         String b = backend == null ? "none" : backend;
         RequestStats s = stats.get(b);

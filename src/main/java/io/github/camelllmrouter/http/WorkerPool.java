@@ -62,11 +62,6 @@ public class WorkerPool extends AbstractExecutorService {
                 new ThreadPoolExecutor.AbortPolicy());
     }
 
-    /** True when the pool runs on virtual threads (Java 21+). */
-    public boolean isVirtual() {
-        return !(delegate() instanceof ThreadPoolExecutor);
-    }
-
     @Override
     public void execute(Runnable command) {
         delegate().execute(command);
