@@ -11,9 +11,10 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
-import io.github.camelllmrouter.catalogue.DeletedRouteFiles;
 import io.github.camelllmrouter.catalogue.DiscoveredBackends;
+import io.github.camelllmrouter.catalogue.DynamicConfig;
 import io.github.camelllmrouter.catalogue.K8sDiscovery;
+import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelCatalogue;
 import io.github.camelllmrouter.catalogue.RoutesYaml;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
@@ -34,13 +35,15 @@ import picocli.CommandLine;
 public final class RouterMain {
 
     /** Flags of the vLLM router this version accepts but does not implement yet: refused, never ignored. */
-    static final Set<String> NOT_SUPPORTED_YET = Set.of("static-model-labels",
-            "dynamic-config-yaml", "dynamic-config-json");
+    static final Set<String> NOT_SUPPORTED_YET = Set.of("static-model-labels");
+    /** Where the routes made from the flags or the dynamic config come from, as /health lists it. */
+    public static final String GENERATED = "generated-models.camel.yaml";
 
     private final Main main = new Main();
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
     private Vertx demoVertx;
-    private DeletedRouteFiles deletions;
+    private LiveRoutes live;
+    private DynamicConfig dynamic;
     private K8sDiscovery discovery;
     private io.fabric8.kubernetes.client.KubernetesClient kubernetes;
 
@@ -101,22 +104,39 @@ public final class RouterMain {
         Properties overrides = new Properties();
         overrides.putAll(settings.routerProperties);
         overrides.put("camel.main.routes-include-pattern", settings.routesPattern);
-        // router.routes-reload: edit a file in routes/ and its routes are replaced in place (only that file's
-        // routes; the others keep serving, and a file that does not parse changes nothing)
+        // router.routes-reload: our LiveRoutes watches routes/, not Camel's reload (which stops a route before its
+        // replacement starts, and applies what it cannot check)
+        overrides.put("camel.main.routes-reload-enabled", "false");
         boolean reload = settings.routesDir != null
-                && !"false".equalsIgnoreCase(settings.routerProperties.getOrDefault("router.routes-reload", "false"));
-        overrides.put("camel.main.routes-reload-enabled", Boolean.toString(reload));
-        if (reload) {
-            overrides.put("camel.main.routes-reload-directory", settings.routesDir.toString());
-            overrides.put("camel.main.routes-reload-pattern", "*.camel.yaml");
-            overrides.put("camel.main.routes-reload-remove-all-routes", "false");
-            main.addMainListener(new MainListenerSupport() {
-                @Override
-                public void afterConfigure(BaseMainSupport base) {
-                    deletions = new DeletedRouteFiles(base.getCamelContext(), settings.routesDir);
+                && !"false".equalsIgnoreCase(settings.routerProperties.getOrDefault("router.routes-reload", "true"));
+        long pollMs = Long.parseLong(value(settings.routerProperties, "routes-reload-interval-ms", "250"));
+        long drainMs = Long.parseLong(value(settings.routerProperties, "routes-drain-timeout-seconds", "900")) * 1000;
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport base) {
+                // once every route of routes/ and of the flags runs, LiveRoutes takes them over
+                try {
+                    base.getCamelContext().addStartupListener(new org.apache.camel.ExtendedStartupListener() {
+                    @Override
+                    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                    }
+
+                    @Override
+                    public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
+                        live = LiveRoutes.start(context, reload ? settings.routesDir : null, pollMs, drainMs);
+                        if (settings.dynamicConfigFile != null) {
+                            dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson,
+                                    settings.dynamicConfig, live,
+                                    context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), GENERATED, pollMs);
+                            context.getRegistry().bind(DynamicConfig.BEAN, dynamic);
+                        }
+                    }
+                    });
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
                 }
-            });
-        }
+            }
+        });
         overrides.put("camel.component.llm.routing-logic", settings.routerProperties.getOrDefault("router.routing-logic", "roundrobin"));
         Map<String, String> rp = settings.routerProperties;
         boolean healthChecks = "true".equalsIgnoreCase(rp.getOrDefault("router.static-backend-health-checks", "false"));
@@ -166,7 +186,7 @@ public final class RouterMain {
     private static void loadRoutes(CamelContext context, String yaml) {
         try {
             PluginHelper.getRoutesLoader(context)
-                    .loadRoutes(ResourceHelper.fromString("static-models.camel.yaml", yaml));
+                    .loadRoutes(ResourceHelper.fromString(GENERATED, yaml));
         } catch (Exception e) {
             throw new IllegalStateException("the model routes made from the static configuration do not load: " + e.getMessage(), e);
         }
@@ -175,7 +195,7 @@ public final class RouterMain {
     /** --service-discovery k8s: pods become backends; a model first seen gets a route of its own. */
     private void startDiscovery(CamelContext context, Map<String, String> rp) {
         DiscoveredBackends registry = new DiscoveredBackends(model -> {
-            if (context.getRoute(io.github.camelllmrouter.catalogue.ModelRoutes.PREFIX + model) == null) {
+            if (context.getRoute(RoutesYaml.routeId(model)) == null) {
                 loadRoutes(context, RoutesYaml.discovered(model));
             }
         });
@@ -225,8 +245,11 @@ public final class RouterMain {
     public void stop() {
         try {
             io.github.camelllmrouter.http.RouterTracing.shutdown();
-            if (deletions != null) {
-                deletions.close();
+            if (dynamic != null) {
+                dynamic.close();
+            }
+            if (live != null) {
+                live.close();
             }
             if (discovery != null) {
                 discovery.close();
@@ -263,6 +286,9 @@ public final class RouterMain {
         String propertiesLocation;
         String routesPattern;
         Path routesDir; // null when the routes come from the jar
+        Path dynamicConfigFile; // --dynamic-config-json or --dynamic-config-yaml
+        Map<String, Object> dynamicConfig;
+        boolean dynamicConfigJson;
         String exitNow; // help, version or printed routes
 
         public ModelCatalogue catalogue() {
@@ -322,11 +348,32 @@ public final class RouterMain {
             }
             Map<String, String> flags = options.asProperties();
             s.routerProperties.putAll(flags);
+            s.readDynamicConfig(workDir);
             s.validate(flags);
             if (options.printRoutes) {
                 s.exitNow = s.catalogue.isEmpty() ? "# no static models configured\n" : RoutesYaml.of(s.catalogue);
             }
             return s;
+        }
+
+        /** The dynamic config's fields override the flags, as in the vLLM router; the file is then watched. */
+        private void readDynamicConfig(Path workDir) throws UsageException {
+            String json = get("dynamic-config-json", null);
+            String yaml = get("dynamic-config-yaml", null);
+            if (json != null && yaml != null) {
+                throw new UsageException("give --dynamic-config-json or --dynamic-config-yaml, not both");
+            }
+            if (json == null && yaml == null) {
+                return;
+            }
+            dynamicConfigFile = workDir.resolve(json != null ? json : yaml).toAbsolutePath().normalize();
+            try {
+                dynamicConfigJson = json != null;
+                dynamicConfig = DynamicConfig.read(dynamicConfigFile, dynamicConfigJson);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            routerProperties.putAll(DynamicConfig.asRouterProperties(dynamicConfig));
         }
 
         private void validate(Map<String, String> flags) throws UsageException {
@@ -406,7 +453,7 @@ public final class RouterMain {
                 throw new UsageException(e.getMessage());
             }
             String demoSetting = get("demo", "auto");
-            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty() && !k8s);
+            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty() && !k8s && dynamicConfigFile == null);
         }
 
         private String get(String key, String def) {

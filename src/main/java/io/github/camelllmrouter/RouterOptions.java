@@ -103,10 +103,11 @@ public class RouterOptions {
     @Option(names = "--log-stats-interval", description = "Seconds between stats lines (default 10).")
     String logStatsInterval;
 
-    @Option(names = "--dynamic-config-yaml", description = "Not supported yet.")
+    @Option(names = "--dynamic-config-yaml", description = "A YAML file with the router's fields (static_backends, static_models, "
+            + "routing_logic, ...), watched: a valid change is applied live, an invalid one changes nothing.")
     String dynamicConfigYaml;
 
-    @Option(names = "--dynamic-config-json", description = "Not supported yet.")
+    @Option(names = "--dynamic-config-json", description = "The same as a JSON file, as in the vLLM router.")
     String dynamicConfigJson;
 
     @Option(names = "--log-level", description = "debug, info, warning, error or critical (default info).")

@@ -83,7 +83,7 @@ public final class RouterFixture implements AutoCloseable {
         String yaml = "- route:\n"
                 + "    id: \"model-" + model + "\"\n"
                 + "    from:\n"
-                + "      uri: \"direct:model-" + model + "\"\n"
+                + "      uri: \"model:" + model + "\"\n"
                 + "      steps:\n"
                 + "        - circuitBreaker:\n"
                 + "            steps:\n"
@@ -98,7 +98,7 @@ public final class RouterFixture implements AutoCloseable {
                     + "                - bean:\n"
                     + "                    ref: llm\n"
                     + "                    method: \"fallback(${exchange}, '" + fallback + "')\"\n"
-                    + "                - to: \"direct:model-" + fallback + "\"\n";
+                    + "                - to: \"model:" + fallback + "\"\n";
         }
         return yaml;
     }

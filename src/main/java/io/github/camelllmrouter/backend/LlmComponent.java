@@ -24,7 +24,7 @@ public class LlmComponent extends DefaultComponent {
     private long ejectBaseMs = 10000;
     private long ejectMaxMs = 300000;
     private int maxAttemptsPerRequest = 8;
-    private String routingLogic = "roundrobin";
+    private volatile String routingLogic = "roundrobin";
     private boolean healthChecks;
     private long healthCheckIntervalMs = 60000;
     private long healthCheckTimeoutMs = 10000;
@@ -32,7 +32,7 @@ public class LlmComponent extends DefaultComponent {
     private int unhealthyThreshold = 2;
     private int healthyThreshold = 2;
     private volatile long healthTimer = -1;
-    private String sessionKey;
+    private volatile String sessionKey;
     private int prefixMinMatchLength = 256;
     private int requestStatsWindowSeconds = 60;
     private long engineStatsIntervalMs;

@@ -28,11 +28,11 @@ public final class RoutesYaml {
     static void model(StringBuilder y, ModelCatalogue.Model m) {
         String slug = slug(m.name());
         y.append("- route:\n")
-         .append("    id: ").append(quote(ModelRoutes.PREFIX + m.name())).append('\n')
+         .append("    id: ").append(quote(routeId(m.name()))).append('\n')
          .append("    group: models\n")
          .append("    description: ").append(quote(m.type() + " model " + m.name())).append('\n')
          .append("    from:\n")
-         .append("      uri: ").append(quote("direct:model-" + slug)).append('\n')
+         .append("      uri: ").append(quote("model:" + m.name())).append('\n')
          .append("      steps:\n")
          .append("        - circuitBreaker:\n")
          .append("            id: ").append(quote("breaker-" + slug)).append('\n')
@@ -52,7 +52,7 @@ public final class RoutesYaml {
              .append("                - bean:\n")
              .append("                    ref: llm\n")
              .append("                    method: ").append(quote("fallback(${exchange}, '" + m.fallback() + "')")).append('\n')
-             .append("                - to: ").append(quote("direct:model-" + slug(m.fallback()))).append('\n');
+             .append("                - to: ").append(quote("model:" + m.fallback())).append('\n');
         }
     }
 
@@ -66,16 +66,21 @@ public final class RoutesYaml {
 
     static void alias(StringBuilder y, String alias, String target) {
         y.append("- route:\n")
-         .append("    id: ").append(quote(ModelRoutes.PREFIX + alias)).append('\n')
+         .append("    id: ").append(quote(routeId(alias))).append('\n')
          .append("    group: aliases\n")
          .append("    description: ").append(quote("alias of " + target)).append('\n')
          .append("    from:\n")
-         .append("      uri: ").append(quote("direct:model-" + slug(alias))).append('\n')
+         .append("      uri: ").append(quote("model:" + alias)).append('\n')
          .append("      steps:\n")
          .append("        - bean:\n")
          .append("            ref: llm\n")
          .append("            method: ").append(quote("alias(${exchange}, '" + target + "')")).append('\n')
-         .append("        - to: ").append(quote("direct:model-" + slug(target))).append('\n');
+         .append("        - to: ").append(quote("model:" + target)).append('\n');
+    }
+
+    /** The id of the route that serves a model or alias (a convention: the {@code model:} endpoint is what counts). */
+    public static String routeId(String model) {
+        return "model-" + model;
     }
 
     /** A model name as an endpoint name: '/', ':' and '@' would be read as URI syntax. */

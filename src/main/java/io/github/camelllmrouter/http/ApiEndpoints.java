@@ -9,7 +9,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.backend.BackendState;
 import io.github.camelllmrouter.backend.LlmComponent;
-import io.github.camelllmrouter.catalogue.ModelRoutes;
+import io.github.camelllmrouter.catalogue.DynamicConfig;
+import io.github.camelllmrouter.catalogue.LiveRoutes;
+import io.github.camelllmrouter.catalogue.ModelComponent;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.Exchange;
 
@@ -22,7 +24,7 @@ public class ApiEndpoints {
     /** OpenAI's model list: every served model and alias once. */
     public void models(Exchange exchange) throws JsonProcessingException {
         List<Map<String, Object>> data = new ArrayList<>();
-        for (String name : ModelRoutes.models(exchange.getContext())) {
+        for (String name : ModelComponent.of(exchange.getContext()).models(exchange.getContext())) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("id", name);
             m.put("object", "model");
@@ -36,7 +38,7 @@ public class ApiEndpoints {
     /** 200 while the router can serve; lists models and every backend's state. */
     public void health(Exchange exchange) throws JsonProcessingException {
         Map<String, Object> body = new LinkedHashMap<>();
-        List<String> models = ModelRoutes.models(exchange.getContext());
+        List<String> models = ModelComponent.of(exchange.getContext()).models(exchange.getContext());
         body.put("status", models.isEmpty() ? "no_models" : "healthy");
         body.put("models", models);
         List<Map<String, Object>> backends = new ArrayList<>();
@@ -45,16 +47,13 @@ public class ApiEndpoints {
             backends.add(s.describe());
         }
         body.put("backends", backends);
-        org.apache.camel.support.RouteWatcherReloadStrategy reload =
-                exchange.getContext().hasService(org.apache.camel.support.RouteWatcherReloadStrategy.class);
-        if (reload != null) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("succeeded", reload.getReloadCounter());
-            r.put("failed", reload.getFailedCounter());
-            if (reload.getLastError() != null) {
-                r.put("last_error", reload.getLastError().getMessage());
-            }
-            body.put("reload", r);
+        LiveRoutes live = exchange.getContext().getRegistry().lookupByNameAndType(LiveRoutes.BEAN, LiveRoutes.class);
+        if (live != null) {
+            body.put("routes", live.describe());
+        }
+        DynamicConfig dynamic = exchange.getContext().getRegistry().lookupByNameAndType(DynamicConfig.BEAN, DynamicConfig.class);
+        if (dynamic != null) {
+            body.put("dynamic_config", dynamic.current());
         }
         json(exchange, 200, body);
     }
@@ -62,13 +61,14 @@ public class ApiEndpoints {
     /** Prometheus text exposition of the router's registry. */
     public void metrics(Exchange exchange) {
         PrometheusMeterRegistry registry = exchange.getContext().getRegistry().findSingleByType(PrometheusMeterRegistry.class);
-        org.apache.camel.support.RouteWatcherReloadStrategy reload =
-                exchange.getContext().hasService(org.apache.camel.support.RouteWatcherReloadStrategy.class);
-        if (registry != null && reload != null && registry.find("llm_router_route_reloads").functionCounter() == null) {
-            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", reload, r -> r.getReloadCounter())
-                    .description("Route files reloaded from disk, by result").tag("result", "succeeded").register(registry);
-            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", reload, r -> r.getFailedCounter())
-                    .description("Route files reloaded from disk, by result").tag("result", "failed").register(registry);
+        LiveRoutes live = exchange.getContext().getRegistry().lookupByNameAndType(LiveRoutes.BEAN, LiveRoutes.class);
+        if (registry != null && live != null && registry.find("llm_router_route_reloads").functionCounter() == null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", live, LiveRoutes::succeeded)
+                    .description("Route changes (files in routes/, dynamic config) applied or refused, by result")
+                    .tag("result", "succeeded").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", live, LiveRoutes::failed)
+                    .description("Route changes (files in routes/, dynamic config) applied or refused, by result")
+                    .tag("result", "failed").register(registry);
         }
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");

@@ -1,6 +1,6 @@
 package io.github.camelllmrouter.http;
 
-import io.github.camelllmrouter.catalogue.ModelRoutes;
+import io.github.camelllmrouter.catalogue.ModelComponent;
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.github.camelllmrouter.openai.OpenAiException;
 import io.netty.buffer.ByteBufUtil;
@@ -28,7 +28,7 @@ public class LlmSteps {
 
     private int maxFallbackHops = 4;
     private String rootPath = "";
-    private volatile ModelRoutes modelRoutes;
+    private volatile ModelComponent models;
     private volatile LlmComponent llmComponent;
 
     /** --root-path: a prefix (like /llm) under which the API is also served. */
@@ -93,16 +93,10 @@ public class LlmSteps {
     /** The content-based router's table: sets variable {@code modelRoute}, or answers 404 for an unknown model. */
     public void resolve(Exchange exchange) {
         String model = exchange.getVariable("model", String.class);
-        ModelRoutes table = modelRoutes;
-        if (table == null) {
-            table = ModelRoutes.of(exchange.getContext());
-            modelRoutes = table;
-        }
-        String endpoint = table.endpointFor(exchange.getContext(), model);
-        if (endpoint == null) {
+        if (model == null || !models(exchange).serves(model)) {
             throw OpenAiException.modelNotFound(model);
         }
-        exchange.setVariable("modelRoute", endpoint);
+        exchange.setVariable("modelRoute", "model:" + model);
         // only now is the model a known one: client-chosen names never become metric labels
         LlmCall call = LlmCall.of(exchange);
         call.metrics(component(exchange).metrics());
@@ -141,12 +135,26 @@ public class LlmSteps {
                     "No model could answer: the fallback chain from '" + call.request().requestedModel()
                     + "' exceeded " + maxFallbackHops + " hops.");
         }
+        if (!models(exchange).serves(target)) {
+            LOG.warn("no fallback request={} from={} to={}: no route serves the fallback model", call.requestId(), from, target);
+            throw new OpenAiException(503, "server_error", "model_unavailable", null,
+                    "The model '" + from + "' is unavailable and its fallback model '" + target + "' is not served.");
+        }
         LOG.warn("fallback request={} from={} to={} reason={}", call.requestId(), from, target, reason);
         llm.metrics().fallback(from, target, reason);
         call.trail("fallback " + from + " -> " + target + ": " + reason);
         call.fallbackFrom(from);
         call.request().rewriteModel(target);
         exchange.setVariable("model", target);
+    }
+
+    private ModelComponent models(Exchange exchange) {
+        ModelComponent m = models;
+        if (m == null) {
+            m = ModelComponent.of(exchange.getContext());
+            models = m;
+        }
+        return m;
     }
 
     private LlmComponent component(Exchange exchange) {

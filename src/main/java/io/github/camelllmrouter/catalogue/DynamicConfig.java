@@ -1,0 +1,227 @@
+package io.github.camelllmrouter.catalogue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.github.camelllmrouter.backend.LlmComponent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The vLLM router's {@code --dynamic-config-json} / {@code --dynamic-config-yaml}: a file with the router's
+ * fields ({@code static_backends}, {@code static_models}, {@code routing_logic}, ...) that is watched and, when it
+ * changes, checked and applied as one: its model routes through {@link LiveRoutes} (the same routes the flags
+ * make), then the routing logic and session key. A file that does not pass changes nothing.
+ */
+public final class DynamicConfig implements AutoCloseable {
+
+    public static final String BEAN = "dynamicConfig";
+    private static final Logger LOG = LoggerFactory.getLogger(DynamicConfig.class);
+
+    /** The fields, each the twin of a flag (static_backends is --static-backends). */
+    static final Set<String> FIELDS = Set.of("service_discovery", "routing_logic", "session_key", "static_backends",
+            "static_models", "static_aliases", "static_model_types", "static_backend_weights", "static_fallback_models",
+            "static_backend_health_checks", "k8s_namespace", "k8s_port", "k8s_label_selector");
+    /** Fields that choose how backends are found: they take effect at start, a change needs a restart. */
+    static final Set<String> AT_START = Set.of("service_discovery", "k8s_namespace", "k8s_port", "k8s_label_selector",
+            "static_backend_health_checks");
+    static final Set<String> LOGICS = Set.of("roundrobin", "session", "least-loaded", "prefixaware");
+
+    private final Path file;
+    private final LiveRoutes live;
+    private final LlmComponent llm;
+    private final String source;
+    private final boolean json;
+    private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "dynamic-config");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile Map<String, Object> current;
+    private String seen;
+    private String appliedSignature;
+    private String failedText;
+
+    private DynamicConfig(Path file, boolean json, Map<String, Object> initial, LiveRoutes live, LlmComponent llm, String source) {
+        this.file = file;
+        this.json = json;
+        this.current = initial;
+        this.live = live;
+        this.llm = llm;
+        this.source = source;
+        this.appliedSignature = signature(file);
+        this.seen = appliedSignature;
+    }
+
+    /**
+     * Watches {@code file} (JSON, or YAML), whose content {@code initial} the router started with; the routes it
+     * makes are the source {@code source} of {@code live}.
+     */
+    public static DynamicConfig watch(Path file, boolean json, Map<String, Object> initial, LiveRoutes live, LlmComponent llm,
+            String source, long pollMs) {
+        DynamicConfig d = new DynamicConfig(file, json, initial, live, llm, source);
+        d.watcher.scheduleWithFixedDelay(d::poll, pollMs, pollMs, TimeUnit.MILLISECONDS);
+        return d;
+    }
+
+    /** The config now in effect, as the file gave it (for /health, as the vLLM router shows it). */
+    public Map<String, Object> current() {
+        return current;
+    }
+
+    /**
+     * Reads and checks a dynamic config file.
+     *
+     * @throws IllegalArgumentException naming the file and what is wrong
+     */
+    public static Map<String, Object> read(Path file, boolean json) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the dynamic config " + file + ": " + e.getMessage());
+        }
+        return parse(file, text, json);
+    }
+
+    static Map<String, Object> parse(Path file, String text, boolean json) {
+        boolean yaml = !json;
+        ObjectMapper mapper = yaml ? new ObjectMapper(new YAMLFactory()) : new ObjectMapper();
+        Map<String, Object> config;
+        try {
+            config = mapper.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() { });
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + " is not valid " + (yaml ? "YAML" : "JSON") + ": "
+                    + e.getMessage().replaceAll("\\s+", " "));
+        }
+        if (config == null) {
+            throw new IllegalArgumentException(file + " is empty");
+        }
+        for (String key : config.keySet()) {
+            if (!FIELDS.contains(key)) {
+                throw new IllegalArgumentException(file + ": unknown field '" + key + "' (known: "
+                        + FIELDS.stream().sorted().collect(Collectors.joining(", ")) + ")");
+            }
+        }
+        String logic = string(config, "routing_logic");
+        if (logic != null && !LOGICS.contains(logic)) {
+            throw new IllegalArgumentException(file + ": routing_logic must be roundrobin, session, least-loaded or prefixaware, got '" + logic + "'");
+        }
+        if ("session".equals(logic) && string(config, "session_key") == null) {
+            throw new IllegalArgumentException(file + ": routing_logic session needs session_key");
+        }
+        return config;
+    }
+
+    /** The fields as router.* configuration keys (lists given as JSON arrays are joined with commas). */
+    public static Map<String, String> asRouterProperties(Map<String, Object> config) {
+        Map<String, String> p = new LinkedHashMap<>();
+        for (String key : config.keySet()) {
+            String v = string(config, key);
+            if (v != null) {
+                p.put("router." + key.replace('_', '-'), v);
+            }
+        }
+        return p;
+    }
+
+    /** The model catalogue a config describes. */
+    public static ModelCatalogue catalogue(Map<String, Object> config) {
+        return ModelCatalogue.fromStatic(string(config, "static_backends"), string(config, "static_models"),
+                string(config, "static_aliases"), string(config, "static_model_types"),
+                string(config, "static_backend_weights"), string(config, "static_fallback_models"));
+    }
+
+    private static String string(Map<String, Object> config, String key) {
+        Object v = config.get(key);
+        if (v == null) {
+            return null;
+        }
+        String s = v instanceof List<?> list ? list.stream().map(String::valueOf).collect(Collectors.joining(","))
+                : String.valueOf(v);
+        return s.isBlank() ? null : s.trim();
+    }
+
+    private static String signature(Path file) {
+        try {
+            return Files.size(file) + "@" + Files.getLastModifiedTime(file).toMillis();
+        } catch (IOException e) {
+            return "gone";
+        }
+    }
+
+    private void poll() {
+        try {
+            String now = signature(file);
+            if (!now.equals(seen)) {
+                seen = now; // being written: apply once a poll sees it settled
+                return;
+            }
+            if (now.equals(appliedSignature) || "gone".equals(now)) {
+                return;
+            }
+            String text = Files.readString(file);
+            if (text.isBlank() || text.equals(failedText)) {
+                return;
+            }
+            apply(text);
+            appliedSignature = now;
+        } catch (Exception e) {
+            LOG.warn("watching the dynamic config {} failed: {}", file, e.toString());
+        }
+    }
+
+    /** Checks and applies a new text of the file, or changes nothing. */
+    synchronized void apply(String text) {
+        Map<String, Object> next;
+        String yaml;
+        try {
+            next = parse(file, text, json);
+            for (String key : AT_START) {
+                if (!java.util.Objects.equals(string(next, key), string(current, key))) {
+                    throw new IllegalArgumentException(file + ": " + key + " takes effect at start; restart the router to change it");
+                }
+            }
+            ModelCatalogue catalogue = catalogue(next);
+            yaml = catalogue.isEmpty() ? "[]\n" : RoutesYaml.of(catalogue);
+        } catch (IllegalArgumentException e) {
+            refused(text, e.getMessage());
+            return;
+        }
+        try {
+            live.apply(Map.of(source, yaml));
+        } catch (LiveRoutes.InvalidRoutes e) {
+            refused(text, e.getMessage());
+            return;
+        }
+        String logic = string(next, "routing_logic");
+        llm.setRoutingLogic(logic == null ? "roundrobin" : logic);
+        llm.setSessionKey(string(next, "session_key"));
+        current = next;
+        failedText = null;
+        LOG.info("dynamic config {} applied: {} models", file, catalogue(next).models().size() + catalogue(next).aliases().size());
+    }
+
+    private void refused(String text, String why) {
+        failedText = text;
+        live.refused(file.toString(), why);
+        LOG.error("dynamic config not applied, the previous one stays: {}", why);
+    }
+
+    @Override
+    public void close() {
+        watcher.shutdownNow();
+    }
+}
