@@ -79,9 +79,10 @@ class CommandLineTest {
 
     @Test
     void flags_not_implemented_yet_are_refused_not_ignored() {
-        assertRefused("--dynamic-config-yaml is not supported yet", "--dynamic-config-yaml", "/tmp/c.yaml");
+        assertRefused("cannot read the dynamic config /tmp/no-such-dir/c.yaml", "--dynamic-config-yaml", "/tmp/no-such-dir/c.yaml");
+        assertRefused("give --dynamic-config-json or --dynamic-config-yaml, not both", "--dynamic-config-yaml", "/tmp/c.yaml",
+                "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--log-format must be text or json", "--log-format", "xml");
-        assertRefused("--dynamic-config-json is not supported yet", "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");
         assertRefused("--k8s-service-discovery-type service-name is not supported yet", "--service-discovery", "k8s",
                 "--k8s-service-discovery-type", "service-name");

@@ -93,34 +93,39 @@ public final class DynamicConfig implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read the dynamic config " + file + ": " + e.getMessage());
         }
-        return parse(file, text, json);
+        try {
+            return parse(text, json);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the dynamic config " + file + " " + e.getMessage());
+        }
     }
 
-    static Map<String, Object> parse(Path file, String text, boolean json) {
+    /** @throws IllegalArgumentException saying what is wrong, starting "is" or "has" */
+    static Map<String, Object> parse(String text, boolean json) {
         boolean yaml = !json;
         ObjectMapper mapper = yaml ? new ObjectMapper(new YAMLFactory()) : new ObjectMapper();
         Map<String, Object> config;
         try {
             config = mapper.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() { });
         } catch (IOException e) {
-            throw new IllegalArgumentException(file + " is not valid " + (yaml ? "YAML" : "JSON") + ": "
+            throw new IllegalArgumentException("is not valid " + (yaml ? "YAML" : "JSON") + ": "
                     + e.getMessage().replaceAll("\\s+", " "));
         }
         if (config == null) {
-            throw new IllegalArgumentException(file + " is empty");
+            throw new IllegalArgumentException("is empty");
         }
         for (String key : config.keySet()) {
             if (!FIELDS.contains(key)) {
-                throw new IllegalArgumentException(file + ": unknown field '" + key + "' (known: "
+                throw new IllegalArgumentException("has an unknown field '" + key + "' (known: "
                         + FIELDS.stream().sorted().collect(Collectors.joining(", ")) + ")");
             }
         }
         String logic = string(config, "routing_logic");
         if (logic != null && !LOGICS.contains(logic)) {
-            throw new IllegalArgumentException(file + ": routing_logic must be roundrobin, session, least-loaded or prefixaware, got '" + logic + "'");
+            throw new IllegalArgumentException("has routing_logic '" + logic + "': it must be roundrobin, session, least-loaded or prefixaware");
         }
         if ("session".equals(logic) && string(config, "session_key") == null) {
-            throw new IllegalArgumentException(file + ": routing_logic session needs session_key");
+            throw new IllegalArgumentException("has routing_logic session, which needs session_key");
         }
         return config;
     }
@@ -188,13 +193,20 @@ public final class DynamicConfig implements AutoCloseable {
         Map<String, Object> next;
         String yaml;
         try {
-            next = parse(file, text, json);
+            next = parse(text, json);
             for (String key : AT_START) {
-                if (!java.util.Objects.equals(string(next, key), string(current, key))) {
-                    throw new IllegalArgumentException(file + ": " + key + " takes effect at start; restart the router to change it");
+                if (!atStart(next, key).equals(atStart(current, key))) {
+                    throw new IllegalArgumentException("changes " + key + ", which takes effect at start: restart the router to change it");
                 }
             }
-            ModelCatalogue catalogue = catalogue(next);
+            ModelCatalogue catalogue;
+            try {
+                catalogue = catalogue(next);
+            } catch (IllegalArgumentException e) {
+                // the catalogue speaks in flags; this file has fields
+                java.util.regex.Matcher flag = java.util.regex.Pattern.compile("--([a-z-]+)").matcher(e.getMessage());
+                throw new IllegalArgumentException("is invalid: " + flag.replaceAll(m -> m.group(1).replace('-', '_')));
+            }
             yaml = catalogue.isEmpty() ? "[]\n" : RoutesYaml.of(catalogue);
         } catch (IllegalArgumentException e) {
             refused(text, e.getMessage());
@@ -214,10 +226,16 @@ public final class DynamicConfig implements AutoCloseable {
         LOG.info("dynamic config {} applied: {} models", file, catalogue(next).models().size() + catalogue(next).aliases().size());
     }
 
+    private static String atStart(Map<String, Object> config, String key) {
+        String v = string(config, key);
+        return v != null ? v.toLowerCase() : "service_discovery".equals(key) ? "static"
+                : "static_backend_health_checks".equals(key) ? "false" : "";
+    }
+
     private void refused(String text, String why) {
         failedText = text;
         live.refused(file.toString(), why);
-        LOG.error("dynamic config not applied, the previous one stays: {}", why);
+        LOG.error("dynamic config {} not applied, the previous one stays: it {}", file, why);
     }
 
     @Override

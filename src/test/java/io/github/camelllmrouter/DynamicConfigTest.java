@@ -1,0 +1,144 @@
+package io.github.camelllmrouter;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** --dynamic-config-json / --dynamic-config-yaml: the vLLM router's live config file, checked and applied as one. */
+class DynamicConfigTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    final RouterFixture f = new RouterFixture();
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    String servedBy(String model, String... headers) {
+        try {
+            var r = f.post("/v1/chat/completions", RouterFixture.chat(model), headers);
+            return r.statusCode() == 200 ? r.headers().firstValue("x-served-by").orElse("?") : "status " + r.statusCode();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    JsonNode health() throws Exception {
+        return JSON.readTree(f.get("/health").body());
+    }
+
+    void awaitFailures(long n) {
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+                .until(() -> health().path("routes").path("failed").asLong() == n);
+    }
+
+    @Test
+    void a_json_config_is_served_watched_applied_as_one_and_a_bad_one_changes_nothing(@TempDir Path dir) throws Exception {
+        FakeOpenAiBackend a = f.backend("a", "m-a");
+        FakeOpenAiBackend b = f.backend("b", "m-b");
+        Path config = dir.resolve("router.json");
+        Files.writeString(config, """
+                {"service_discovery": "static", "routing_logic": "roundrobin",
+                 "static_backends": "%s", "static_models": "m-a", "static_aliases": "fast:m-a"}
+                """.formatted(a.url()));
+        // the file overrides the flags, as in the vLLM router; no demo backends start
+        f.start(Map.of("router.demo", "auto"), "--dynamic-config-json", config.toString(), "--static-models", "ignored");
+        assertThat(servedBy("m-a")).isEqualTo("a");
+        assertThat(servedBy("fast")).isEqualTo("a");
+        assertThat(a.last().model()).isEqualTo("m-a");
+        assertThat(servedBy("demo-small")).isEqualTo("status 404");
+        JsonNode shown = health().path("dynamic_config");
+        assertThat(shown.path("static_backends").asText()).isEqualTo(a.url());
+        assertThat(shown.path("static_aliases").asText()).isEqualTo("fast:m-a");
+
+        // a new model, a fallback and a dropped alias arrive together
+        Files.writeString(config, """
+                {"service_discovery": "static", "routing_logic": "roundrobin",
+                 "static_backends": ["%s", "%s"], "static_models": ["m-a", "m-b"],
+                 "static_fallback_models": "m-a:m-b"}
+                """.formatted(a.url(), b.url()));
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> servedBy("m-b").equals("b"));
+        assertThat(servedBy("fast")).isEqualTo("status 404");
+        a.failWithStatus(503);
+        assertThat(servedBy("m-a")).isEqualTo("b");
+        assertThat(b.last().model()).isEqualTo("m-b");
+        a.healthy();
+        assertThat(health().path("dynamic_config").path("static_fallback_models").asText()).isEqualTo("m-a:m-b");
+
+        // bad files: not JSON, an unknown field, a fallback cycle, a discovery change; each changes nothing
+        String[][] bad = {
+            {"{\"static_backends\": ", "not valid JSON"},
+            {"{\"static_backendz\": \"http://x:1\"}", "unknown field 'static_backendz'"},
+            {"{\"static_backends\": \"%s,%s\", \"static_models\": \"m-a,m-b\", \"static_fallback_models\": \"m-a:m-b,m-b:m-a\"}"
+                    .formatted(a.url(), b.url()), "cycle"},
+            {"{\"service_discovery\": \"k8s\"}", "restart the router"},
+            {"{\"routing_logic\": \"session\"}", "needs session_key"},
+        };
+        long failed = health().path("routes").path("failed").asLong();
+        for (String[] save : bad) {
+            Files.writeString(config, save[0]);
+            awaitFailures(++failed);
+            JsonNode h = health();
+            assertThat(h.path("routes").path("last_error").asText()).contains("router.json").contains(save[1]);
+            assertThat(h.path("dynamic_config").path("static_fallback_models").asText()).isEqualTo("m-a:m-b");
+            assertThat(servedBy("m-b")).isEqualTo("b");
+            assertThat(servedBy("m-a")).isEqualTo("a");
+        }
+        assertThat(f.get("/metrics").body()).contains("llm_router_route_reloads_total{result=\"failed\"} " + bad.length + ".0");
+
+        // the next good file applies, an empty catalogue included
+        Files.writeString(config, "{\"service_discovery\": \"static\", \"routing_logic\": \"roundrobin\"}");
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> servedBy("m-a").equals("status 404"));
+        assertThat(servedBy("m-b")).isEqualTo("status 404");
+        assertThat(JSON.readTree(f.get("/v1/models").body()).path("data").size()).isZero();
+    }
+
+    @Test
+    void a_yaml_config_changes_the_routing_logic_live(@TempDir Path dir) throws Exception {
+        FakeOpenAiBackend[] backends = {f.backend("s1", "m-s"), f.backend("s2", "m-s"), f.backend("s3", "m-s")};
+        String urls = backends[0].url() + "," + backends[1].url() + "," + backends[2].url();
+        Path config = dir.resolve("router.yaml");
+        Files.writeString(config, """
+                service_discovery: static
+                routing_logic: roundrobin
+                static_backends: %s
+                static_models: m-s,m-s,m-s
+                """.formatted(urls));
+        f.start(Map.of(), "--dynamic-config-yaml", config.toString());
+        // round robin: one user's requests go everywhere
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 6; i++) {
+            seen.add(servedBy("m-s", "x-user-id", "alice"));
+        }
+        assertThat(seen).hasSize(3);
+
+        Files.writeString(config, """
+                service_discovery: static
+                routing_logic: session
+                session_key: x-user-id
+                static_backends: %s
+                static_models: m-s,m-s,m-s
+                """.formatted(urls));
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+                .until(() -> "session".equals(health().path("dynamic_config").path("routing_logic").asText()));
+        // session: each user sticks to one backend
+        for (String user : new String[] {"alice", "bob", "carol"}) {
+            String first = servedBy("m-s", "x-user-id", user);
+            for (int i = 0; i < 5; i++) {
+                assertThat(servedBy("m-s", "x-user-id", user)).isEqualTo(first);
+            }
+        }
+    }
+}
