@@ -122,4 +122,31 @@ class FatJarIT {
         assertThat(streamArrivals(port, "demo-large")).hasSizeGreaterThan(2);
         assertThat(Files.list(dir).map(Path::getFileName).map(Path::toString)).noneMatch(n -> n.equals("routes"));
     }
+
+    @Test
+    void in_the_fat_jar_a_saved_route_file_changes_routing_within_two_seconds(@TempDir Path dir) throws Exception {
+        int p1 = RouterFixture.freePort();
+        int p2 = RouterFixture.freePort();
+        int port = RouterFixture.freePort();
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1, "--name", "b1", "--models", "m-live");
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p2, "--name", "b2", "--models", "m-live");
+        // a working directory as a user has it: routes/ beside the jar's defaults, watched
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Path file = routes.resolve("m-live.camel.yaml");
+        Files.writeString(file, LiveRoutesTest.route("m-live", null, "http://127.0.0.1:" + p1 + "=1"));
+        java(dir, "-jar", JAR.toString(), "--port", "" + port, "--static-backends", "http://127.0.0.1:" + p1,
+                "--static-models", "m-other");
+        awaitUp(port);
+        awaitUp(p1);
+        awaitUp(p2);
+        assertThat(chat(port, "m-live").headers().firstValue("x-served-by")).contains("b1");
+
+        Files.writeString(file, LiveRoutesTest.route("m-live", null, "http://127.0.0.1:" + p1 + "=0", "http://127.0.0.1:" + p2 + "=1"));
+        await().atMost(2, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20))
+                .until(() -> chat(port, "m-live").headers().firstValue("x-served-by").orElse("").equals("b2"));
+        Files.delete(file);
+        await().atMost(2, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> chat(port, "m-live").statusCode() == 404);
+        assertThat(chat(port, "m-other").statusCode()).isEqualTo(200);
+    }
 }
