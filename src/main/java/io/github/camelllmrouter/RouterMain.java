@@ -177,16 +177,16 @@ public final class RouterMain {
             main.addMainListener(new MainListenerSupport() {
                 @Override
                 public void afterConfigure(BaseMainSupport base) {
-                    loadRoutes(base.getCamelContext(), routesYaml);
+                    loadRoutes(base.getCamelContext(), GENERATED, routesYaml);
                 }
             });
         }
     }
 
-    private static void loadRoutes(CamelContext context, String yaml) {
+    private static void loadRoutes(CamelContext context, String source, String yaml) {
         try {
             PluginHelper.getRoutesLoader(context)
-                    .loadRoutes(ResourceHelper.fromString(GENERATED, yaml));
+                    .loadRoutes(ResourceHelper.fromString(source, yaml));
         } catch (Exception e) {
             throw new IllegalStateException("the model routes made from the static configuration do not load: " + e.getMessage(), e);
         }
@@ -196,7 +196,7 @@ public final class RouterMain {
     private void startDiscovery(CamelContext context, Map<String, String> rp) {
         DiscoveredBackends registry = new DiscoveredBackends(model -> {
             if (context.getRoute(RoutesYaml.routeId(model)) == null) {
-                loadRoutes(context, RoutesYaml.discovered(model));
+                loadRoutes(context, "discovered-" + RoutesYaml.slug(model) + ".camel.yaml", RoutesYaml.discovered(model));
             }
         });
         context.getRegistry().bind(DiscoveredBackends.BEAN, registry);

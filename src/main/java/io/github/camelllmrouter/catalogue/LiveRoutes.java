@@ -72,6 +72,10 @@ public final class LiveRoutes implements AutoCloseable {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong versionCounter = new AtomicLong();
     private volatile Map<String, Object> last = Map.of();
+    private volatile Snapshot snapshot = new Snapshot("", List.of());
+
+    private record Snapshot(String version, List<String> sources) {
+    }
 
     private record Applied(String signature, String hash, List<String> routeIds) {
     }
@@ -134,6 +138,7 @@ public final class LiveRoutes implements AutoCloseable {
             }
             applied.put(source, new Applied(signature, hash, ids));
         });
+        snapshot();
         last = status("started", null, null);
     }
 
@@ -314,6 +319,7 @@ public final class LiveRoutes implements AutoCloseable {
             throw new InvalidRoutes(where + ": " + reason);
         }
         changes.keySet().forEach(failedHash::remove);
+        snapshot();
         succeeded.incrementAndGet();
         last = status("succeeded", where, null);
         LOG.info("routes changed: {} applied in {} ms (config version {})", where,
@@ -510,7 +516,8 @@ public final class LiveRoutes implements AutoCloseable {
             if (r != null && r.getConsumer() instanceof ModelConsumer) {
                 oldModelRoutes.add(id);
             } else if (r != null) {
-                removeRoute(model, id, drainTimeoutMs);
+                removeRoute(model, id, TimeUnit.MILLISECONDS.convert(context.getShutdownStrategy().getTimeout(),
+                        context.getShutdownStrategy().getTimeUnit()));
             }
         }
         for (String id : staged) {
@@ -570,26 +577,32 @@ public final class LiveRoutes implements AutoCloseable {
     }
 
     /** The live configuration's version: a hash of every source's text, changing with each applied change. */
-    public synchronized String version() {
-        StringBuilder all = new StringBuilder();
-        applied.forEach((source, a) -> all.append(display(source)).append('=').append(a.hash()).append('\n'));
-        return hash(all.toString()).substring(0, 12);
+    public String version() {
+        return snapshot.version();
     }
 
-    /** For /health: sources, version, counts and the last result. */
+    /** For /health: sources, version, counts and the last result. Never waits for a change being applied. */
     public Map<String, Object> describe() {
+        Snapshot now = snapshot;
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("watching", dir == null ? null : dir.toString());
-        d.put("version", version());
+        d.put("version", now.version());
         d.put("succeeded", succeeded.get());
         d.put("failed", failed.get());
         d.putAll(last);
-        List<String> sources = new ArrayList<>();
-        synchronized (this) {
-            applied.keySet().forEach(s -> sources.add(display(s)));
-        }
-        d.put("sources", sources);
+        d.put("sources", now.sources());
         return d;
+    }
+
+    /** Called with the lock held, after every applied change. */
+    private void snapshot() {
+        StringBuilder all = new StringBuilder();
+        List<String> sources = new ArrayList<>();
+        applied.forEach((source, a) -> {
+            all.append(display(source)).append('=').append(a.hash()).append('\n');
+            sources.add(display(source));
+        });
+        snapshot = new Snapshot(hash(all.toString()).substring(0, 12), List.copyOf(sources));
     }
 
     public long succeeded() {
