@@ -205,6 +205,34 @@ class LiveRoutesTest {
         assertThat(f.get("/metrics").body()).containsPattern("llm_router_route_reloads_total\\{result=\"succeeded\"\\} [1-9]");
     }
 
+    @Test
+    void printed_routes_dropped_into_routes_serve_like_the_flags_and_can_be_edited(@TempDir Path dir) throws Exception {
+        Path routes = routesDir(dir);
+        FakeOpenAiBackend a = f.backend("a", "m-a");
+        FakeOpenAiBackend b = f.backend("b", "m-b");
+        String printed = RouterMain.Settings.parse(new String[] {"--static-backends", a.url() + "," + b.url(),
+                "--static-models", "m-a,m-b", "--static-aliases", "fast:m-a", "--static-fallback-models", "m-a:m-b",
+                "--print-routes"}, Path.of(".")).exitNow;
+        assertThat(printed).contains("uri: \"model:m-a\"").contains("- to: \"model:m-b\"");
+        Path file = routes.resolve("models.camel.yaml");
+        Files.writeString(file, printed);
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        assertThat(servedBy("m-a")).isEqualTo("a");
+        assertThat(servedBy("fast")).isEqualTo("a");
+        assertThat(servedBy("m-b")).isEqualTo("b");
+        a.failWithStatus(503);
+        assertThat(servedBy("m-a")).isEqualTo("b");
+        assertThat(b.last().model()).isEqualTo("m-b");
+        a.healthy();
+
+        // the user edits the printed file: m-a now goes to b too
+        String version = routesHealth().path("version").asText();
+        Files.writeString(file, printed.replace("llm:" + a.url() + "?weight=1", "llm:" + b.url() + "?weight=1"));
+        awaitApplied(version);
+        assertThat(servedBy("m-a")).isEqualTo("b");
+        assertThat(b.last().model()).isEqualTo("m-a");
+    }
+
     /**
      * The issue's load test: 64 concurrent streams and a steady non-stream load while a model's file is saved ten
      * times in a row (backends, weights and fallback change); not one request may fail or stream be cut.
