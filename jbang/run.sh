@@ -50,7 +50,8 @@ if ! cached; then
 </project>
 EOF
     echo "run.sh: resolving $JBANG_CLI and $LAUNCHER with Maven ..." >&2
-    mvn -q -B -Dstyle.color=never -f "$tmp/pom.xml" dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >&2
+    out=$(mvn -q -B -f "$tmp/pom.xml" dependency:build-classpath -Dmdep.outputFile="$CP_FILE" 2>&1) \
+        || { echo "$out" >&2; exit 1; }
     rm -rf "$tmp"
 fi
 CP=$(tr ':' '\n' < "$CP_FILE" | grep -v '/camel-jbang-main-' | paste -sd:)

@@ -170,7 +170,7 @@ class LiveRoutesTest {
         Map<String, String> expected = Map.of("a YAML syntax error", "line 3",
                 "an unknown EIP", "circuitBreakr",
                 "an unknown key", "colour",
-                "a non-numeric weight", "heavy",
+                "a non-numeric weight", "line 12",
                 "a fallback cycle", "m-b -> m-a -> m-b",
                 "a fallback to a model nobody serves", "m-nowhere",
                 "a model another file serves", "m-a.camel.yaml");

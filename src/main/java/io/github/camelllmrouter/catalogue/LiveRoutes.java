@@ -308,7 +308,9 @@ public final class LiveRoutes implements AutoCloseable {
                     String id = d.getRouteId();
                     if (staged.contains(id) && reason.contains(id)) {
                         String written = baseId(id);
-                        reason = "route '" + written + "'" + (d.getLineNumber() > 0 ? " (line " + d.getLineNumber() + ")" : "")
+                        int line = lineOfFailedEndpoint(d.getOutputs(), reason);
+                        line = line > 0 ? line : d.getLineNumber();
+                        reason = "route '" + written + "'" + (line > 0 ? ", line " + line : "")
                                 + ": " + reason.replace(id, written);
                         break;
                     }
@@ -461,6 +463,34 @@ public final class LiveRoutes implements AutoCloseable {
                 targets(cb.getOnFallback().getOutputs(), into);
             }
         }
+    }
+
+    /** The line of the step whose endpoint could not be made, when the message names it. */
+    private static int lineOfFailedEndpoint(List<ProcessorDefinition<?>> outputs, String reason) {
+        int at = reason.indexOf("Failed to resolve endpoint: ");
+        if (at < 0) {
+            return -1;
+        }
+        String failed = reason.substring(at + "Failed to resolve endpoint: ".length());
+        for (ProcessorDefinition<?> p : outputs) {
+            if (p instanceof SendDefinition<?> send && send.getEndpointUri() != null) {
+                try {
+                    if (failed.startsWith(org.apache.camel.support.EndpointHelper.normalizeEndpointUri(send.getEndpointUri()))) {
+                        return p.getLineNumber();
+                    }
+                } catch (Exception e) {
+                    // not a URI we can compare
+                }
+            }
+            int inner = lineOfFailedEndpoint(p.getOutputs(), reason);
+            if (inner < 0 && p instanceof org.apache.camel.model.CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
+                inner = lineOfFailedEndpoint(cb.getOnFallback().getOutputs(), reason);
+            }
+            if (inner > 0) {
+                return inner;
+            }
+        }
+        return -1;
     }
 
     private static String modelName(String uri) {
