@@ -27,12 +27,7 @@ class DynamicConfigTest {
     }
 
     String servedBy(String model, String... headers) {
-        try {
-            var r = f.post("/v1/chat/completions", RouterFixture.chat(model), headers);
-            return r.statusCode() == 200 ? r.headers().firstValue("x-served-by").orElse("?") : "status " + r.statusCode();
-        } catch (Exception e) {
-            return e.toString();
-        }
+        return f.servedBy(model, headers);
     }
 
     JsonNode health() throws Exception {

@@ -70,6 +70,16 @@ public final class RouterFixture implements AutoCloseable {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Who answered a chat request for {@code model}: the backend's name, or "status N" for an error. */
+    public String servedBy(String model, String... headers) {
+        try {
+            HttpResponse<String> r = post("/v1/chat/completions", chat(model), headers);
+            return r.statusCode() == 200 ? r.headers().firstValue("x-served-by").orElse("?") : "status " + r.statusCode();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     public static String chat(String model) {
         return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     }

@@ -61,7 +61,7 @@ public final class DynamicConfig implements AutoCloseable {
         this.live = live;
         this.llm = llm;
         this.source = source;
-        this.appliedSignature = signature(file);
+        this.appliedSignature = LiveRoutes.signature(file);
         this.seen = appliedSignature;
     }
 
@@ -159,17 +159,9 @@ public final class DynamicConfig implements AutoCloseable {
         return s.isBlank() ? null : s.trim();
     }
 
-    private static String signature(Path file) {
-        try {
-            return Files.size(file) + "@" + Files.getLastModifiedTime(file).toMillis();
-        } catch (IOException e) {
-            return "gone";
-        }
-    }
-
     private void poll() {
         try {
-            String now = signature(file);
+            String now = LiveRoutes.signature(file);
             if (!now.equals(seen)) {
                 seen = now; // being written: apply once a poll sees it settled
                 return;

@@ -165,7 +165,8 @@ public final class LiveRoutes implements AutoCloseable {
         return files;
     }
 
-    private static String signature(Path file) {
+    /** Size and modification time: what a poll compares before it reads a file. */
+    static String signature(Path file) {
         try {
             return Files.size(file) + "@" + Files.getLastModifiedTime(file).toMillis();
         } catch (IOException e) {
