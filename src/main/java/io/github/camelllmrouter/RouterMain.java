@@ -115,26 +115,18 @@ public final class RouterMain {
             @Override
             public void afterConfigure(BaseMainSupport base) {
                 // once every route of routes/ and of the flags runs, LiveRoutes takes them over
-                try {
-                    base.getCamelContext().addStartupListener(new org.apache.camel.ExtendedStartupListener() {
+                base.getCamelContext().getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
                     @Override
-                    public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                    public boolean isEnabled(org.apache.camel.spi.CamelEvent event) {
+                        return event instanceof org.apache.camel.spi.CamelEvent.CamelContextStartedEvent;
                     }
 
                     @Override
-                    public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
-                        live = LiveRoutes.start(context, reload ? settings.routesDir : null, pollMs, drainMs);
-                        if (settings.dynamicConfigFile != null) {
-                            dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson,
-                                    settings.dynamicConfig, live,
-                                    context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), GENERATED, pollMs);
-                            context.getRegistry().bind(DynamicConfig.BEAN, dynamic);
-                        }
+                    public void notify(org.apache.camel.spi.CamelEvent event) {
+                        startLiveChanges(((org.apache.camel.spi.CamelEvent.CamelContextStartedEvent) event).getContext(),
+                                settings, reload, pollMs, drainMs);
                     }
-                    });
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
+                });
             }
         });
         overrides.put("camel.component.llm.routing-logic", settings.routerProperties.getOrDefault("router.routing-logic", "roundrobin"));
@@ -180,6 +172,16 @@ public final class RouterMain {
                     loadRoutes(base.getCamelContext(), GENERATED, routesYaml);
                 }
             });
+        }
+    }
+
+    /** Watches routes/ and the dynamic config; a change is checked, then applied as one (LiveRoutes). */
+    private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
+        live = LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
+        if (settings.dynamicConfigFile != null) {
+            dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig, live,
+                    context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), GENERATED, pollMs);
+            context.getRegistry().bind(DynamicConfig.BEAN, dynamic);
         }
     }
 
