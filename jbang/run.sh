@@ -10,6 +10,7 @@
 # command-line flags (--static-backends, ...) and router.* keys other than the placeholders used in the
 # routes are RouterMain's and do nothing here (docs/jbang.md).
 set -euo pipefail
+here=$PWD
 cd "$(dirname "$0")/.."
 
 JBANG_CLI=dev.jbang:jbang-cli:0.132.1
@@ -64,7 +65,10 @@ args=()
 port_given=false
 for a in "$@"; do
     case "$a" in
-        *.yaml|*.yml) [ -f "$a" ] || { echo "run.sh: no such file: $a" >&2; exit 1; }; files+=("$a") ;;
+        *.yaml|*.yml)
+            [ "$here" = "$PWD" ] || [[ "$a" = /* ]] || a=$here/$a   # relative to where run.sh was called
+            [ -f "$a" ] || { echo "run.sh: no such file: $a" >&2; exit 1; }
+            files+=("$a") ;;
         --port|--port=*) port_given=true; args+=("$a") ;;
         *) args+=("$a") ;;
     esac
