@@ -114,19 +114,23 @@ public final class RouterMain {
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterConfigure(BaseMainSupport base) {
-                // once every route of routes/ and of the flags runs, LiveRoutes takes them over
-                base.getCamelContext().getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
-                    @Override
-                    public boolean isEnabled(org.apache.camel.spi.CamelEvent event) {
-                        return event instanceof org.apache.camel.spi.CamelEvent.CamelContextStartedEvent;
-                    }
+                // once every route of routes/ and of the flags runs, LiveRoutes takes them over (a startup
+                // listener, not an event notifier: that would be asked about every exchange)
+                try {
+                    base.getCamelContext().addStartupListener(new org.apache.camel.ExtendedStartupListener() {
+                        @Override
+                        public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                            // routes are not all started yet
+                        }
 
-                    @Override
-                    public void notify(org.apache.camel.spi.CamelEvent event) {
-                        startLiveChanges(((org.apache.camel.spi.CamelEvent.CamelContextStartedEvent) event).getContext(),
-                                settings, reload, pollMs, drainMs);
-                    }
-                });
+                        @Override
+                        public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
+                            startLiveChanges(context, settings, reload, pollMs, drainMs);
+                        }
+                    });
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
             }
         });
         overrides.put("camel.component.llm.routing-logic", settings.routerProperties.getOrDefault("router.routing-logic", "roundrobin"));

@@ -93,10 +93,12 @@ public class LlmSteps {
     /** The content-based router's table: sets variable {@code modelRoute}, or answers 404 for an unknown model. */
     public void resolve(Exchange exchange) {
         String model = exchange.getVariable("model", String.class);
-        if (model == null || !models(exchange).serves(model)) {
+        io.github.camelllmrouter.catalogue.ModelConsumer route = model == null ? null : models(exchange).current(model);
+        if (route == null) {
             throw OpenAiException.modelNotFound(model);
         }
-        exchange.setVariable("modelRoute", "model:" + model);
+        // the endpoint's own (normalized) URI: toD then finds it without parsing a URI per request
+        exchange.setVariable("modelRoute", route.getEndpoint().getEndpointUri());
         // only now is the model a known one: client-chosen names never become metric labels
         LlmCall call = LlmCall.of(exchange);
         call.metrics(component(exchange).metrics());
