@@ -459,7 +459,26 @@ public final class RouterMain {
                 throw new UsageException(e.getMessage());
             }
             String demoSetting = get("demo", "auto");
-            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty() && !k8s && dynamicConfigFile == null);
+            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty() && !k8s
+                    && dynamicConfigFile == null && !routeFilesServeModels());
+        }
+
+        /** Whether routes/ already has model routes (from: model:...), such as a file --print-routes wrote. */
+        private boolean routeFilesServeModels() {
+            if (routesDir == null) {
+                return false;
+            }
+            try (java.util.stream.Stream<Path> files = Files.list(routesDir)) {
+                return files.filter(f -> f.getFileName().toString().endsWith(".camel.yaml")).anyMatch(f -> {
+                    try {
+                        return Files.readString(f).matches("(?s).*uri:\\s*\"?model:.*");
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+            } catch (IOException e) {
+                return false;
+            }
         }
 
         private String get(String key, String def) {

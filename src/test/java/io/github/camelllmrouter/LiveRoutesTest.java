@@ -211,7 +211,9 @@ class LiveRoutesTest {
         assertThat(printed).contains("uri: \"model:m-a\"").contains("- to: \"model:m-b\"");
         Path file = routes.resolve("models.camel.yaml");
         Files.writeString(file, printed);
-        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        // router.demo is auto: the model routes in routes/ count as configured models, so no demo starts
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "auto"));
+        assertThat(servedBy("demo-small")).isEqualTo("status 404");
         assertThat(servedBy("m-a")).isEqualTo("a");
         assertThat(servedBy("fast")).isEqualTo("a");
         assertThat(servedBy("m-b")).isEqualTo("b");
