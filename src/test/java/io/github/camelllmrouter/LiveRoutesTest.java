@@ -230,6 +230,26 @@ class LiveRoutesTest {
         assertThat(b.last().model()).isEqualTo("m-a");
     }
 
+    @Test
+    void an_api_route_that_cannot_start_is_refused_and_the_old_one_put_back(@TempDir Path dir) throws Exception {
+        Path routes = routesDir(dir);
+        FakeOpenAiBackend a = f.backend("a", "m-a");
+        Files.writeString(routes.resolve("m-a.camel.yaml"), route("m-a", null, a.url() + "=1"));
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        String version = routesHealth().path("version").asText();
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            // a new API route on a port another process holds: it builds, but cannot start
+            Path api = routes.resolve("openai-api.camel.yaml");
+            Files.writeString(api, Files.readString(api).replace("{{router.port}}", Integer.toString(taken.getLocalPort())));
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
+                    .until(() -> routesHealth().path("failed").asLong() == 1);
+        }
+        JsonNode h = routesHealth();
+        assertThat(h.path("last_error").asText()).contains("openai-api.camel.yaml");
+        assertThat(h.path("version").asText()).isEqualTo(version);
+        assertThat(servedBy("m-a")).isEqualTo("a");
+    }
+
     /**
      * The issue's load test: 64 concurrent streams and a steady non-stream load while a model's file is saved ten
      * times in a row (backends, weights and fallback change); not one request may fail or stream be cut.

@@ -66,6 +66,8 @@ public final class LiveRoutes implements AutoCloseable {
     private final Map<String, Applied> applied = new TreeMap<>();
     /** File signatures seen by the previous poll: a change is applied once a poll sees it settled. */
     private Map<Path, String> seen = Map.of();
+    /** The signatures of the poll whose texts are being applied (read after that poll looked at them). */
+    private Map<Path, String> polled = Map.of();
     /** Per source, the text whose apply failed (not tried again until it changes). */
     private final Map<String, String> failedHash = new HashMap<>();
     private final AtomicLong succeeded = new AtomicLong();
@@ -191,6 +193,7 @@ public final class LiveRoutes implements AutoCloseable {
             }
             Map<String, String> changes = new LinkedHashMap<>();
             synchronized (this) {
+                polled = now;
                 for (Map.Entry<Path, String> file : now.entrySet()) {
                     String source = file.getKey().toString();
                     Applied a = applied.get(source);
@@ -240,6 +243,7 @@ public final class LiveRoutes implements AutoCloseable {
         List<String> staged = new ArrayList<>();
         List<RouteConfigurationDefinition> oldConfigurations = new ArrayList<>();
         List<RouteConfigurationDefinition> newConfigurations = new ArrayList<>();
+        List<RouteDefinition> removed = new ArrayList<>();
         String where = String.join(", ", changes.keySet().stream().map(this::display).toList());
         try {
             for (Map.Entry<String, String> c : changes.entrySet()) {
@@ -278,13 +282,29 @@ public final class LiveRoutes implements AutoCloseable {
                 }
             }
             model.addRouteDefinitions(build);
-            swap(changes, parsed, staged);
+            swap(changes, parsed, staged, removed);
         } catch (Exception e) {
             for (String id : staged) {
                 try {
-                    removeRoute(model, id, 0);
+                    Route r = context.getRoute(id);
+                    if (r != null && r.getConsumer() instanceof ModelConsumer consumer
+                            && context.getRouteController().getRouteStatus(id).isStarted()) {
+                        consumer.retire(); // it may have taken requests already: let them finish
+                        drainer.execute(() -> drainAndRemove(id, consumer));
+                    } else {
+                        removeRoute(model, id, 0);
+                    }
                 } catch (Exception cleanup) {
                     LOG.warn("could not remove the unapplied route {}: {}", id, cleanup.getMessage());
+                }
+            }
+            for (RouteDefinition d : removed) {
+                try {
+                    d.setAutoStartup("true");
+                    model.addRouteDefinition(d);
+                    LOG.warn("route {} put back", d.getRouteId());
+                } catch (Exception restore) {
+                    LOG.error("could not put back route {}: {}", d.getRouteId(), restore.getMessage());
                 }
             }
             if (!oldConfigurations.isEmpty() || !newConfigurations.isEmpty()) {
@@ -532,7 +552,8 @@ public final class LiveRoutes implements AutoCloseable {
      * requests) and removed once the requests inside it are done; any other old route is stopped first, since
      * its endpoint (direct:, an HTTP port) takes one consumer.
      */
-    private void swap(Map<String, String> changes, List<Parsed> parsed, List<String> staged) throws Exception {
+    private void swap(Map<String, String> changes, List<Parsed> parsed, List<String> staged,
+            List<RouteDefinition> removed) throws Exception {
         Model model = context.getCamelContextExtension().getContextPlugin(Model.class);
         List<String> old = new ArrayList<>();
         for (String source : changes.keySet()) {
@@ -547,8 +568,12 @@ public final class LiveRoutes implements AutoCloseable {
             if (r != null && r.getConsumer() instanceof ModelConsumer) {
                 oldModelRoutes.add(id);
             } else if (r != null) {
+                RouteDefinition d = model.getRouteDefinition(id);
                 removeRoute(model, id, TimeUnit.MILLISECONDS.convert(context.getShutdownStrategy().getTimeout(),
                         context.getShutdownStrategy().getTimeUnit()));
+                if (d != null) {
+                    removed.add(d); // put back if the new routes do not start
+                }
             }
         }
         for (String id : staged) {
@@ -565,7 +590,8 @@ public final class LiveRoutes implements AutoCloseable {
         }
         for (Parsed p : parsed) {
             List<String> ids = p.routes().stream().map(RouteDefinition::getRouteId).toList();
-            String signature = isFile(p.source()) ? signature(Path.of(p.source())) : null;
+            // the signature the poll saw before reading the text: a save made since is seen as a change
+            String signature = isFile(p.source()) ? polled.get(Path.of(p.source())) : null;
             applied.put(p.source(), new Applied(signature, p.hash(), ids));
         }
     }
