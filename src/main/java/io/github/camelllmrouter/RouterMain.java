@@ -183,7 +183,8 @@ public final class RouterMain {
     private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
         live = LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
         if (settings.dynamicConfigFile != null) {
-            dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig, live,
+            dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig,
+                    settings.baseRouterProperties, live,
                     context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), GENERATED, pollMs);
             context.getRegistry().bind(DynamicConfig.BEAN, dynamic);
         }
@@ -201,7 +202,7 @@ public final class RouterMain {
     /** --service-discovery k8s: pods become backends; a model first seen gets a route of its own. */
     private void startDiscovery(CamelContext context, Map<String, String> rp) {
         DiscoveredBackends registry = new DiscoveredBackends(model -> {
-            if (context.getRoute(RoutesYaml.routeId(model)) == null) {
+            if (!io.github.camelllmrouter.catalogue.ModelComponent.of(context).serves(model)) {
                 loadRoutes(context, "discovered-" + RoutesYaml.slug(model) + ".camel.yaml", RoutesYaml.discovered(model));
             }
         });
@@ -294,6 +295,7 @@ public final class RouterMain {
         Path routesDir; // null when the routes come from the jar
         Path dynamicConfigFile; // --dynamic-config-json or --dynamic-config-yaml
         Map<String, Object> dynamicConfig;
+        Map<String, String> baseRouterProperties; // without the dynamic config's fields
         boolean dynamicConfigJson;
         String exitNow; // help, version or printed routes
 
@@ -362,7 +364,7 @@ public final class RouterMain {
             return s;
         }
 
-        /** The dynamic config's fields override the flags, as in the vLLM router; the file is then watched. */
+        /** The dynamic config's fields replace the flags' (as in the vLLM router); the file is then watched. */
         private void readDynamicConfig(Path workDir) throws UsageException {
             String json = get("dynamic-config-json", null);
             String yaml = get("dynamic-config-yaml", null);
@@ -379,6 +381,9 @@ public final class RouterMain {
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
+            // as in the vLLM router, the file sets discovery and routing: a field it leaves out takes its default
+            DynamicConfig.routerKeys().forEach(routerProperties::remove);
+            baseRouterProperties = new LinkedHashMap<>(routerProperties);
             routerProperties.putAll(DynamicConfig.asRouterProperties(dynamicConfig));
         }
 

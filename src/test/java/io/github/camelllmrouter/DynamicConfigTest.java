@@ -101,6 +101,28 @@ class DynamicConfigTest {
     }
 
     @Test
+    void a_config_that_conflicts_with_a_route_file_is_refused_and_counted_once(@TempDir Path dir) throws Exception {
+        FakeOpenAiBackend a = f.backend("a", "m-a");
+        FakeOpenAiBackend file = f.backend("file", "m-f");
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Files.writeString(routes.resolve("m-f.camel.yaml"), LiveRoutesTest.route("m-f", null, file.url() + "=1"));
+        Path config = dir.resolve("router.json");
+        Files.writeString(config, "{\"static_backends\": \"%s\", \"static_models\": \"m-a\"}".formatted(a.url()));
+        f.start(Map.of("router.routes-dir", routes.toString()), "--dynamic-config-json", config.toString());
+        assertThat(servedBy("m-a")).isEqualTo("a");
+        assertThat(servedBy("m-f")).isEqualTo("file");
+
+        // the config now claims m-f, which routes/m-f.camel.yaml serves
+        Files.writeString(config, "{\"static_backends\": \"%s,%s\", \"static_models\": \"m-a,m-f\"}".formatted(a.url(), a.url()));
+        awaitFailures(1);
+        assertThat(health().path("routes").path("last_error").asText()).contains("already served by m-f.camel.yaml");
+        assertThat(servedBy("m-f")).isEqualTo("file");
+        assertThat(health().path("dynamic_config").path("static_models").asText()).isEqualTo("m-a");
+        assertThat(f.get("/metrics").body()).contains("llm_router_route_reloads_total{result=\"failed\"} 1.0");
+    }
+
+    @Test
     void a_yaml_config_changes_the_routing_logic_live(@TempDir Path dir) throws Exception {
         FakeOpenAiBackend[] backends = {f.backend("s1", "m-s"), f.backend("s2", "m-s"), f.backend("s3", "m-s")};
         String urls = backends[0].url() + "," + backends[1].url() + "," + backends[2].url();

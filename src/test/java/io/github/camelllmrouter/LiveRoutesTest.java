@@ -168,7 +168,7 @@ class LiveRoutesTest {
                 "a non-numeric weight", "line 12",
                 "a fallback cycle", "m-b -> m-a -> m-b",
                 "a fallback to a model nobody serves", "m-nowhere",
-                "a model another file serves", "m-a.camel.yaml");
+                "a model another file serves", "already served by m-a.camel.yaml");
         long failed = 0;
         for (Map.Entry<String, String> save : bad.entrySet()) {
             Files.writeString(fileB, save.getValue());
@@ -248,6 +248,57 @@ class LiveRoutesTest {
         assertThat(h.path("last_error").asText()).contains("openai-api.camel.yaml");
         assertThat(h.path("version").asText()).isEqualTo(version);
         assertThat(servedBy("m-a")).isEqualTo("a");
+    }
+
+    @Test
+    void a_save_while_the_replaced_route_still_drains_applies_and_the_drained_request_is_served(@TempDir Path dir) throws Exception {
+        Path routes = routesDir(dir);
+        FakeOpenAiBackend slow = f.backend("slow", "m-s").headersDelayMs(1500);
+        FakeOpenAiBackend fast = f.backend("fast", "m-s");
+        Path file = routes.resolve("m-s.camel.yaml");
+        Files.writeString(file, route("m-s", null, slow.url() + "=1"));
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        // a request waits 1.5 s for its first byte inside the first version of the route
+        var pending = f.http.sendAsync(java.net.http.HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-s"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(1)).until(() -> slow.activeRequests() == 1);
+        String v1 = awaitApplied(routesHealth().path("version").asText("") + "-", file, route("m-s", null, fast.url() + "=1"));
+        // the second save comes while the first route is still draining
+        awaitApplied(v1, file, route("m-s", null, fast.url() + "=1", slow.url() + "=0"));
+        assertThat(slow.activeRequests()).isEqualTo(1);
+        assertThat(servedBy("m-s")).isEqualTo("fast");
+        HttpResponse<String> drained = pending.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(drained.statusCode()).isEqualTo(200);
+        assertThat(drained.headers().firstValue("x-served-by")).contains("slow");
+        assertThat(routesHealth().path("failed").asLong()).isZero();
+    }
+
+    String awaitApplied(String versionBefore, Path file, String text) throws Exception {
+        String before = versionBefore.endsWith("-") ? routesHealth().path("version").asText() : versionBefore;
+        Files.writeString(file, text);
+        return awaitApplied(before);
+    }
+
+    @Test
+    void a_file_refused_because_of_another_applies_once_the_other_is_fixed(@TempDir Path dir) throws Exception {
+        Path routes = routesDir(dir);
+        FakeOpenAiBackend a = f.backend("a", "m-x");
+        FakeOpenAiBackend b = f.backend("b", "m-x");
+        Path fileA = routes.resolve("a.camel.yaml");
+        Files.writeString(fileA, route("m-x", null, a.url() + "=1"));
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        // b.camel.yaml serves m-x too: refused, a keeps serving
+        Files.writeString(routes.resolve("b.camel.yaml"), route("m-x", null, b.url() + "=1"));
+        await().atMost(Duration.ofSeconds(2)).until(() -> routesHealth().path("failed").asLong() == 1);
+        assertThat(routesHealth().path("last_error").asText()).contains("b.camel.yaml").contains("already served by a.camel.yaml");
+        assertThat(servedBy("m-x")).isEqualTo("a");
+        // a gives m-x up: b, unchanged since it was refused, is tried again and applies
+        Files.writeString(fileA, route("m-other", null, a.url() + "=1"));
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> servedBy("m-x").equals("b"));
+        assertThat(routesHealth().path("sources").toString()).contains("b.camel.yaml");
+        assertThat(routesHealth().path("failed").asLong()).isEqualTo(1);
     }
 
     /**

@@ -44,6 +44,9 @@ public final class DynamicConfig implements AutoCloseable {
     private final LlmComponent llm;
     private final String source;
     private final boolean json;
+    /** The router.* keys of the config file and the flags, less those the fields stand for. */
+    private final Map<String, String> base;
+    private String lastYaml;
     private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "dynamic-config");
         t.setDaemon(true);
@@ -54,9 +57,12 @@ public final class DynamicConfig implements AutoCloseable {
     private String appliedSignature;
     private String failedText;
 
-    private DynamicConfig(Path file, boolean json, Map<String, Object> initial, LiveRoutes live, LlmComponent llm, String source) {
+    private DynamicConfig(Path file, boolean json, Map<String, Object> initial, Map<String, String> base, LiveRoutes live,
+            LlmComponent llm, String source) {
         this.file = file;
         this.json = json;
+        this.base = Map.copyOf(base);
+        this.lastYaml = yaml(catalogue(effective(initial)));
         this.current = initial;
         this.live = live;
         this.llm = llm;
@@ -66,12 +72,13 @@ public final class DynamicConfig implements AutoCloseable {
     }
 
     /**
-     * Watches {@code file} (JSON, or YAML), whose content {@code initial} the router started with; the routes it
-     * makes are the source {@code source} of {@code live}.
+     * Watches {@code file} (JSON, or YAML), whose content {@code initial} the router started with, laid over
+     * {@code base} (the router.* keys of the config file and the flags, as at start); the routes it makes are the
+     * source {@code source} of {@code live}.
      */
-    public static DynamicConfig watch(Path file, boolean json, Map<String, Object> initial, LiveRoutes live, LlmComponent llm,
-            String source, long pollMs) {
-        DynamicConfig d = new DynamicConfig(file, json, initial, live, llm, source);
+    public static DynamicConfig watch(Path file, boolean json, Map<String, Object> initial, Map<String, String> base,
+            LiveRoutes live, LlmComponent llm, String source, long pollMs) {
+        DynamicConfig d = new DynamicConfig(file, json, initial, base, live, llm, source);
         d.watcher.scheduleWithFixedDelay(d::poll, pollMs, pollMs, TimeUnit.MILLISECONDS);
         return d;
     }
@@ -124,10 +131,12 @@ public final class DynamicConfig implements AutoCloseable {
         if (logic != null && !LOGICS.contains(logic)) {
             throw new IllegalArgumentException("has routing_logic '" + logic + "': it must be roundrobin, session, least-loaded or prefixaware");
         }
-        if ("session".equals(logic) && string(config, "session_key") == null) {
-            throw new IllegalArgumentException("has routing_logic session, which needs session_key");
-        }
         return config;
+    }
+
+    /** The router.* keys the fields stand for: with a dynamic config, the file alone sets them. */
+    public static List<String> routerKeys() {
+        return FIELDS.stream().map(f -> "router." + f.replace('_', '-')).toList();
     }
 
     /** The fields as router.* configuration keys (lists given as JSON arrays are joined with commas). */
@@ -142,11 +151,27 @@ public final class DynamicConfig implements AutoCloseable {
         return p;
     }
 
-    /** The model catalogue a config describes. */
-    public static ModelCatalogue catalogue(Map<String, Object> config) {
-        return ModelCatalogue.fromStatic(string(config, "static_backends"), string(config, "static_models"),
-                string(config, "static_aliases"), string(config, "static_model_types"),
-                string(config, "static_backend_weights"), string(config, "static_fallback_models"));
+    /** The router.* keys in effect with {@code config}: the base keys with the file's fields laid over them. */
+    private Map<String, String> effective(Map<String, Object> config) {
+        Map<String, String> p = new LinkedHashMap<>(base);
+        p.putAll(asRouterProperties(config));
+        return p;
+    }
+
+    private static String prop(Map<String, String> p, String key, String def) {
+        String v = p.get("router." + key);
+        return v == null || v.isBlank() ? def : v.trim();
+    }
+
+    /** The model catalogue of these keys, as the flags make it. */
+    private static ModelCatalogue catalogue(Map<String, String> p) {
+        return ModelCatalogue.fromStatic(prop(p, "static-backends", null), prop(p, "static-models", null),
+                prop(p, "static-aliases", null), prop(p, "static-model-types", null),
+                prop(p, "static-backend-weights", null), prop(p, "static-fallback-models", null));
+    }
+
+    private static String yaml(ModelCatalogue catalogue) {
+        return catalogue.isEmpty() ? "[]\n" : RoutesYaml.of(catalogue);
     }
 
     private static String string(Map<String, Object> config, String key) {
@@ -183,50 +208,55 @@ public final class DynamicConfig implements AutoCloseable {
     /** Checks and applies a new text of the file, or changes nothing. */
     synchronized void apply(String text) {
         Map<String, Object> next;
-        String yaml;
+        Map<String, String> now;
+        ModelCatalogue catalogue;
         try {
             next = parse(text, json);
+            now = effective(next);
+            Map<String, String> before = effective(current);
             for (String key : AT_START) {
-                if (!atStart(next, key).equals(atStart(current, key))) {
+                String k = key.replace('_', '-');
+                String def = "service_discovery".equals(key) ? "static" : "static_backend_health_checks".equals(key) ? "false" : "";
+                if (!prop(now, k, def).equalsIgnoreCase(prop(before, k, def))) {
                     throw new IllegalArgumentException("changes " + key + ", which takes effect at start: restart the router to change it");
                 }
             }
-            ModelCatalogue catalogue;
+            if ("session".equals(prop(now, "routing-logic", "roundrobin")) && prop(now, "session-key", null) == null) {
+                throw new IllegalArgumentException("has routing_logic session, which needs session_key");
+            }
             try {
-                catalogue = catalogue(next);
+                catalogue = catalogue(now);
             } catch (IllegalArgumentException e) {
                 // the catalogue speaks in flags; this file has fields
                 java.util.regex.Matcher flag = java.util.regex.Pattern.compile("--([a-z-]+)").matcher(e.getMessage());
                 throw new IllegalArgumentException("is invalid: " + flag.replaceAll(m -> m.group(1).replace('-', '_')));
             }
-            yaml = catalogue.isEmpty() ? "[]\n" : RoutesYaml.of(catalogue);
         } catch (IllegalArgumentException e) {
-            refused(text, e.getMessage());
+            refused(text, e.getMessage(), true);
             return;
         }
-        try {
-            live.apply(Map.of(source, yaml));
-        } catch (LiveRoutes.InvalidRoutes e) {
-            refused(text, e.getMessage());
-            return;
+        String yaml = yaml(catalogue);
+        if (!yaml.equals(lastYaml)) { // a change of the routing logic alone leaves the routes as they are
+            try {
+                live.apply(Map.of(source, yaml));
+            } catch (LiveRoutes.InvalidRoutes e) {
+                refused(text, e.getMessage(), false); // LiveRoutes counted and showed it
+                return;
+            }
+            lastYaml = yaml;
         }
-        String logic = string(next, "routing_logic");
-        llm.setRoutingLogic(logic == null ? "roundrobin" : logic);
-        llm.setSessionKey(string(next, "session_key"));
+        llm.setRoutingLogic(prop(now, "routing-logic", "roundrobin"));
+        llm.setSessionKey(prop(now, "session-key", null));
         current = next;
         failedText = null;
-        LOG.info("dynamic config {} applied: {} models", file, catalogue(next).models().size() + catalogue(next).aliases().size());
+        LOG.info("dynamic config {} applied: {} models and aliases", file, catalogue.models().size() + catalogue.aliases().size());
     }
 
-    private static String atStart(Map<String, Object> config, String key) {
-        String v = string(config, key);
-        return v != null ? v.toLowerCase() : "service_discovery".equals(key) ? "static"
-                : "static_backend_health_checks".equals(key) ? "false" : "";
-    }
-
-    private void refused(String text, String why) {
+    private void refused(String text, String why, boolean count) {
         failedText = text;
-        live.refused(file.toString(), why);
+        if (count) {
+            live.refused(file.toString(), why);
+        }
         LOG.error("dynamic config {} not applied, the previous one stays: it {}", file, why);
     }
 

@@ -54,6 +54,7 @@ import org.slf4j.LoggerFactory;
 public final class LiveRoutes implements AutoCloseable {
 
     public static final String BEAN = "liveRoutes";
+    private static final String DELETED = "deleted";
     private static final Logger LOG = LoggerFactory.getLogger(LiveRoutes.class);
 
     private final CamelContext context;
@@ -212,7 +213,7 @@ public final class LiveRoutes implements AutoCloseable {
                     changes.put(source, text);
                 }
                 for (String source : applied.keySet()) {
-                    if (isFile(source) && !now.containsKey(Path.of(source))) {
+                    if (isFile(source) && !now.containsKey(Path.of(source)) && !DELETED.equals(failedHash.get(source))) {
                         changes.put(source, null);
                     }
                 }
@@ -298,15 +299,6 @@ public final class LiveRoutes implements AutoCloseable {
                     LOG.warn("could not remove the unapplied route {}: {}", id, cleanup.getMessage());
                 }
             }
-            for (RouteDefinition d : removed) {
-                try {
-                    d.setAutoStartup("true");
-                    model.addRouteDefinition(d);
-                    LOG.warn("route {} put back", d.getRouteId());
-                } catch (Exception restore) {
-                    LOG.error("could not put back route {}: {}", d.getRouteId(), restore.getMessage());
-                }
-            }
             if (!oldConfigurations.isEmpty() || !newConfigurations.isEmpty()) {
                 try {
                     for (RouteConfigurationDefinition d : newConfigurations) {
@@ -317,11 +309,17 @@ public final class LiveRoutes implements AutoCloseable {
                     LOG.warn("could not restore the route configurations: {}", restore.getMessage());
                 }
             }
-            changes.forEach((source, text) -> {
-                if (text != null) {
-                    failedHash.put(source, hash(text));
+            for (RouteDefinition d : removed) {
+                try {
+                    d.setAutoStartup("true");
+                    model.addRouteDefinition(d);
+                    LOG.warn("route {} put back", d.getRouteId());
+                } catch (Exception restore) {
+                    LOG.error("could not put back route {}: {}", d.getRouteId(), restore.getMessage());
                 }
-            });
+            }
+            // not tried again until they change, or until another change succeeds (which may have fixed them)
+            changes.forEach((source, text) -> failedHash.put(source, text == null ? DELETED : hash(text)));
             String reason = reason(e);
             // a route that fails to build: name it as written, with its line
             for (Parsed p : parsed) {
@@ -341,7 +339,7 @@ public final class LiveRoutes implements AutoCloseable {
             refused(where, reason);
             throw new InvalidRoutes(where + ": " + reason);
         }
-        changes.keySet().forEach(failedHash::remove);
+        failedHash.clear();
         snapshot();
         succeeded.incrementAndGet();
         last = status("succeeded", where, null);
@@ -400,18 +398,19 @@ public final class LiveRoutes implements AutoCloseable {
         }
         // routes not loaded from a tracked source (discovered models) count as served, never as changed
         for (Route r : context.getRoutes()) {
-            if (r.getEndpoint() instanceof ModelEndpoint m && !isTracked(r.getRouteId())) {
+            if (r.getEndpoint() instanceof ModelEndpoint m && !isTracked(r.getRouteId())
+                    && !(r.getConsumer() instanceof ModelConsumer c && c.isRetired())) { // not one being drained
                 modelOwner.putIfAbsent(m.getName(), "discovery");
             }
         }
         for (Parsed p : parsed) {
             for (RouteDefinition d : p.routes()) {
+                graph(d, p.source(), modelOwner, edges, targetUser, p); // a model served twice says more than an id
                 String other = idOwner.putIfAbsent(d.getRouteId(), p.source());
                 if (other != null) {
                     throw new InvalidRoutes("route id '" + d.getRouteId() + "' in " + display(p.source())
                             + " is already used by " + display(other));
                 }
-                graph(d, p.source(), modelOwner, edges, targetUser, p);
             }
         }
         for (Map.Entry<String, String> t : targetUser.entrySet()) {
@@ -688,8 +687,7 @@ public final class LiveRoutes implements AutoCloseable {
     }
 
     private static String baseId(String id) {
-        int v = id.lastIndexOf('~');
-        return v < 0 ? id : id.substring(0, v);
+        return id.replaceFirst("~[0-9]+$", "");
     }
 
     /** The message a user can act on, with the file and line when the parser knows them. */

@@ -34,7 +34,11 @@ public class ModelComponent extends DefaultComponent {
     }
 
     void add(String name, ModelConsumer consumer) {
-        consumers.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>()).add(consumer);
+        consumers.compute(name, (n, list) -> {
+            List<ModelConsumer> l = list != null ? list : new CopyOnWriteArrayList<>();
+            l.add(consumer);
+            return l;
+        });
     }
 
     void remove(String name, ModelConsumer consumer) {
@@ -47,23 +51,22 @@ public class ModelComponent extends DefaultComponent {
     /** The consumer that takes new requests for {@code name}, or null when no route serves it. */
     public ModelConsumer current(String name) {
         List<ModelConsumer> list = consumers.get(name);
-        if (list == null) {
-            return null;
-        }
-        for (int i = list.size() - 1; i >= 0; i--) {
-            ModelConsumer c = i < list.size() ? list.get(i) : null;
-            if (c != null && !c.isRetired()) {
-                return c;
+        ModelConsumer newest = null;
+        if (list != null) {
+            for (ModelConsumer c : list) { // a snapshot: a route may start or stop meanwhile
+                if (!c.isRetired()) {
+                    newest = c;
+                }
             }
         }
-        return null;
+        return newest;
     }
 
     public boolean serves(String name) {
         return current(name) != null;
     }
 
-    /** The names served now, in the order their routes first started. */
+    /** The names served now. */
     public List<String> names() {
         List<String> names = new ArrayList<>();
         consumers.forEach((name, list) -> {

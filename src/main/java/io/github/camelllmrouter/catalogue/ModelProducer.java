@@ -25,10 +25,17 @@ class ModelProducer extends DefaultAsyncProducer {
                 return true;
             }
             if (consumer.enter()) {
-                return consumer.getAsyncProcessor().process(exchange, doneSync -> {
+                try {
+                    return consumer.getAsyncProcessor().process(exchange, doneSync -> {
+                        consumer.exit();
+                        callback.done(doneSync);
+                    });
+                } catch (RuntimeException e) {
                     consumer.exit();
-                    callback.done(doneSync);
-                });
+                    exchange.setException(e);
+                    callback.done(true);
+                    return true;
+                }
             }
         }
     }
