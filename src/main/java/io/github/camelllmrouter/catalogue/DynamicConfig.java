@@ -67,8 +67,9 @@ public final class DynamicConfig implements AutoCloseable {
         this.live = live;
         this.llm = llm;
         this.source = source;
-        this.appliedSignature = LiveRoutes.signature(file);
-        this.seen = appliedSignature;
+        // not the file's signature now: a save made since the router read it must still be seen
+        this.appliedSignature = null;
+        this.seen = LiveRoutes.signature(file);
     }
 
     /**
@@ -212,6 +213,10 @@ public final class DynamicConfig implements AutoCloseable {
         ModelCatalogue catalogue;
         try {
             next = parse(text, json);
+            if (next.equals(current)) {
+                failedText = null;
+                return; // the config in effect, saved again
+            }
             now = effective(next);
             Map<String, String> before = effective(current);
             for (String key : AT_START) {
