@@ -182,6 +182,13 @@ public final class RouterMain {
     /** Watches routes/ and the dynamic config; a change is checked, then applied as one (LiveRoutes). */
     private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
         live = LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
+        if (settings.demoWhenNoModel && io.github.camelllmrouter.catalogue.ModelComponent.of(context).names().isEmpty()) {
+            try {
+                live.apply(Map.of(GENERATED, RoutesYaml.of(startDemo())));
+            } catch (LiveRoutes.InvalidRoutes e) {
+                throw new IllegalStateException("the demo routes do not load: " + e.getMessage(), e);
+            }
+        }
         if (settings.dynamicConfigFile != null) {
             dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig,
                     settings.baseRouterProperties, live,
@@ -288,7 +295,8 @@ public final class RouterMain {
     public static final class Settings {
         Map<String, String> routerProperties = new LinkedHashMap<>();
         ModelCatalogue catalogue;
-        boolean demo;
+        boolean demo; // router.demo=true: demo backends whatever else is configured
+        boolean demoWhenNoModel; // router.demo=auto with nothing configured: demo backends if routes/ has no model
         boolean k8s;
         String propertiesLocation;
         String routesPattern;
@@ -457,33 +465,14 @@ public final class RouterMain {
             }
             LogLevels.apply(level);
             try {
-                catalogue = ModelCatalogue.fromStatic(get("static-backends", null), get("static-models", null),
-                        get("static-aliases", null), get("static-model-types", null), get("static-backend-weights", null),
-                        get("static-fallback-models", null));
+                catalogue = ModelCatalogue.fromRouterProperties(routerProperties);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
             String demoSetting = get("demo", "auto");
-            demo = "true".equals(demoSetting) || ("auto".equals(demoSetting) && catalogue.isEmpty() && !k8s
-                    && dynamicConfigFile == null && !routeFilesServeModels());
-        }
-
-        /** Whether routes/ already has model routes (from: model:...), such as a file --print-routes wrote. */
-        private boolean routeFilesServeModels() {
-            if (routesDir == null) {
-                return false;
-            }
-            try (java.util.stream.Stream<Path> files = Files.list(routesDir)) {
-                return files.filter(f -> f.getFileName().toString().endsWith(".camel.yaml")).anyMatch(f -> {
-                    try {
-                        return Files.readString(f).matches("(?s).*uri:\\s*\"?model:.*");
-                    } catch (IOException e) {
-                        return false;
-                    }
-                });
-            } catch (IOException e) {
-                return false;
-            }
+            demo = "true".equals(demoSetting);
+            // whether routes/ serves a model is known once its routes are loaded (startLiveChanges)
+            demoWhenNoModel = "auto".equals(demoSetting) && catalogue.isEmpty() && !k8s && dynamicConfigFile == null;
         }
 
         private String get(String key, String def) {

@@ -62,7 +62,7 @@ public final class DynamicConfig implements AutoCloseable {
         this.file = file;
         this.json = json;
         this.base = Map.copyOf(base);
-        this.lastYaml = yaml(catalogue(effective(initial)));
+        this.lastYaml = yaml(ModelCatalogue.fromRouterProperties(effective(initial)));
         this.current = initial;
         this.live = live;
         this.llm = llm;
@@ -164,13 +164,6 @@ public final class DynamicConfig implements AutoCloseable {
         return v == null || v.isBlank() ? def : v.trim();
     }
 
-    /** The model catalogue of these keys, as the flags make it. */
-    private static ModelCatalogue catalogue(Map<String, String> p) {
-        return ModelCatalogue.fromStatic(prop(p, "static-backends", null), prop(p, "static-models", null),
-                prop(p, "static-aliases", null), prop(p, "static-model-types", null),
-                prop(p, "static-backend-weights", null), prop(p, "static-fallback-models", null));
-    }
-
     private static String yaml(ModelCatalogue catalogue) {
         return catalogue.isEmpty() ? "[]\n" : RoutesYaml.of(catalogue);
     }
@@ -230,7 +223,7 @@ public final class DynamicConfig implements AutoCloseable {
                 throw new IllegalArgumentException("has routing_logic session, which needs session_key");
             }
             try {
-                catalogue = catalogue(now);
+                catalogue = ModelCatalogue.fromRouterProperties(now);
             } catch (IllegalArgumentException e) {
                 // the catalogue speaks in flags; this file has fields
                 java.util.regex.Matcher flag = java.util.regex.Pattern.compile("--([a-z-]+)").matcher(e.getMessage());

@@ -40,6 +40,17 @@ public final class ModelCatalogue {
         return models.isEmpty();
     }
 
+    /** The catalogue of the router.* keys ({@code router.static-backends}, ...), as the flags set them. */
+    public static ModelCatalogue fromRouterProperties(Map<String, String> p) {
+        return fromStatic(key(p, "static-backends"), key(p, "static-models"), key(p, "static-aliases"),
+                key(p, "static-model-types"), key(p, "static-backend-weights"), key(p, "static-fallback-models"));
+    }
+
+    private static String key(Map<String, String> p, String key) {
+        String v = p.get("router." + key);
+        return v == null || v.isBlank() ? null : v.trim();
+    }
+
     /**
      * Builds the catalogue from the vLLM router's static flags. Each problem is reported as one clear line in an
      * {@link IllegalArgumentException}.
