@@ -176,19 +176,30 @@ public final class RouterMain {
                     loadRoutes(base.getCamelContext(), GENERATED, routesYaml);
                 }
             });
+        } else if (settings.demoWhenNoModel) {
+            main.addMainListener(new MainListenerSupport() {
+                @Override
+                public void afterConfigure(BaseMainSupport base) {
+                    // routes/ is loaded by now and nothing has started: demo backends only if no route
+                    // serves a model, and their routes start with the API route, so the first answer is not a 404
+                    if (!servesAModel(base.getCamelContext())) {
+                        loadRoutes(base.getCamelContext(), GENERATED, RoutesYaml.of(startDemo()));
+                    }
+                }
+            });
         }
+    }
+
+    private static boolean servesAModel(CamelContext context) {
+        return context.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
+                .getRouteDefinitions().stream()
+                .anyMatch(r -> r.getInput() != null && r.getInput().getEndpointUri() != null
+                        && r.getInput().getEndpointUri().startsWith("model:"));
     }
 
     /** Watches routes/ and the dynamic config; a change is checked, then applied as one (LiveRoutes). */
     private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
         live = LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
-        if (settings.demoWhenNoModel && io.github.camelllmrouter.catalogue.ModelComponent.of(context).names().isEmpty()) {
-            try {
-                live.apply(Map.of(GENERATED, RoutesYaml.of(startDemo())));
-            } catch (LiveRoutes.InvalidRoutes e) {
-                throw new IllegalStateException("the demo routes do not load: " + e.getMessage(), e);
-            }
-        }
         if (settings.dynamicConfigFile != null) {
             dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig,
                     settings.baseRouterProperties, live,

@@ -231,6 +231,39 @@ class LiveRoutesTest {
     }
 
     @Test
+    void from_the_first_healthy_answer_the_demo_answers_too(@TempDir Path dir) throws Exception {
+        // router.demo is auto and routes/ has only the API route: demo backends. A readiness probe polling /health
+        // while the router starts must not see 200 before the demo's routes serve (CI once got a 404 there).
+        Path routes = routesDir(dir);
+        f.port = RouterFixture.freePort();
+        Thread starting = new Thread(() -> {
+            try {
+                f.router = RouterMain.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "auto"),
+                        "--port", Integer.toString(f.port), "--host", "127.0.0.1");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        starting.start();
+        List<Integer> seen = new ArrayList<>();
+        JsonNode[] firstHealthy = new JsonNode[1];
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(2)).ignoreExceptions().until(() -> {
+                HttpResponse<String> h = f.get("/health");
+                seen.add(h.statusCode());
+                firstHealthy[0] = JSON.readTree(h.body());
+                return h.statusCode() == 200;
+            });
+            assertThat(firstHealthy[0].path("status").asText()).as("the first 200 of /health").isEqualTo("healthy");
+            assertThat(firstHealthy[0].path("models").toString()).contains("\"demo\"", "\"demo-small\"", "\"demo-large\"");
+            assertThat(servedBy("demo")).startsWith("demo-backend-");
+            assertThat(seen).as("/health while starting, then ready").allMatch(s -> s == 503 || s == 200);
+        } finally {
+            starting.join(); // the router is closed by stop()
+        }
+    }
+
+    @Test
     void an_api_route_that_cannot_start_is_refused_and_the_old_one_put_back(@TempDir Path dir) throws Exception {
         Path routes = routesDir(dir);
         FakeOpenAiBackend a = f.backend("a", "m-a");

@@ -35,9 +35,17 @@ public class ApiEndpoints {
         json(exchange, 200, Map.of("object", "list", "data", data));
     }
 
-    /** 200 while the router can serve; lists models and every backend's state. */
+    /**
+     * 200 while the router can serve; lists models and every backend's state. 503 "starting" until every route
+     * has started (the HTTP port binds before the model routes after it do), so a readiness probe waits.
+     */
     public void health(Exchange exchange) throws JsonProcessingException {
         Map<String, Object> body = new LinkedHashMap<>();
+        if (!exchange.getContext().isStarted()) {
+            body.put("status", "starting");
+            json(exchange, 503, body);
+            return;
+        }
         List<String> models = ModelComponent.of(exchange.getContext()).models(exchange.getContext());
         body.put("status", models.isEmpty() ? "no_models" : "healthy");
         body.put("models", models);
