@@ -114,5 +114,8 @@ class K8sDiscoveryTest {
         load.join();
         assertThat(failures).isEmpty();
         assertThat(k1.received().stream().map(FakeOpenAiBackend.Received::path)).contains("/v1/models");
+        // the deleted pod leaves /health and /metrics (pods come and go with new IPs: nothing may pile up)
+        await().atMost(10, TimeUnit.SECONDS).until(() -> !f.get("/health").body().contains("127.0.0.3"));
+        assertThat(f.get("/metrics").body()).doesNotContain("127.0.0.3").contains("127.0.0.2");
     }
 }

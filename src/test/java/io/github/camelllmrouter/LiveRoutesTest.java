@@ -107,6 +107,8 @@ class LiveRoutesTest {
         String v1 = awaitApplied(v0);
         assertThat(servedBy("m-live")).isEqualTo("r1");
         assertThat(JSON.readTree(f.get("/v1/models").body()).path("data").findValuesAsText("id")).contains("m-live");
+        assertThat(f.get("/health").body()).contains(r1.url());
+        assertThat(f.get("/metrics").body()).contains("server=\"" + r1.url() + "\"");
 
         // editing the weights moves the traffic
         Files.writeString(file, route("m-live", null, r1.url() + "=0", r2.url() + "=1"));
@@ -124,6 +126,10 @@ class LiveRoutesTest {
         assertThat(servedBy("m-live")).isEqualTo("other");
         assertThat(other.last().model()).isEqualTo("m-other");
         r2.healthy();
+        // r1 is in no route any more: it leaves /health and /metrics, gauges and counters alike
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+                .until(() -> !f.get("/health").body().contains(r1.url()));
+        assertThat(f.get("/metrics").body()).doesNotContain(r1.url()).contains("server=\"" + r2.url() + "\"");
 
         // the API route's own file is live too (stopped, then started: it holds the HTTP port)
         Path api = routes.resolve("openai-api.camel.yaml");
@@ -140,6 +146,8 @@ class LiveRoutesTest {
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> servedBy("m-live").equals("status 404"));
         var missing = f.post("/v1/chat/completions", RouterFixture.chat("m-live"));
         assertThat(JSON.readTree(missing.body()).path("error").path("code").asText()).isEqualTo("model_not_found");
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+                .until(() -> JSON.readTree(f.get("/health").body()).path("backends").isEmpty());
     }
 
     @Test

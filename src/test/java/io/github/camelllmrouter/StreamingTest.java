@@ -6,6 +6,8 @@ import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -127,6 +130,48 @@ class StreamingTest {
     }
 
     @Test
+    void after_a_cut_stream_the_client_connection_serves_the_next_request() throws Exception {
+        // one keep-alive connection, as a client's pool reuses it: a cut stream must end its answer, not the
+        // connection (closing it raced the client's next request, which then failed with no answer at all)
+        backend.chunks(10);
+        backend.chunkDelayMs(10);
+        backend.stallAfter(3);
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", f.port)) {
+            socket.setSoTimeout(10_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            out.write(rawPost(RouterFixture.streamChat("m-s")));
+            out.flush();
+            String first = readUntil(in, "\r\n0\r\n\r\n"); // the end of the chunked answer
+            assertThat(first).startsWith("HTTP/1.1 200").contains("stream_idle_timeout").doesNotContain("[DONE]");
+            backend.reset();
+            out.write(rawPost(RouterFixture.chat("m-s")));
+            out.flush();
+            String second = readUntil(in, "\"chat.completion\"");
+            assertThat(second).startsWith("HTTP/1.1 200").contains("x-served-by: s1");
+        }
+    }
+
+    private byte[] rawPost(String body) {
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        return ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + b.length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Reads the socket until {@code end} has arrived (or fails when the connection closes first). */
+    private static String readUntil(InputStream in, String end) throws java.io.IOException {
+        StringBuilder text = new StringBuilder();
+        while (text.indexOf(end) < 0) {
+            int c = in.read();
+            if (c < 0) {
+                throw new java.io.EOFException("connection closed after: " + text);
+            }
+            text.append((char) c);
+        }
+        return text.toString();
+    }
+
+    @Test
     void a_stream_that_stalls_after_it_started_ends_with_an_sse_error_event_and_no_done() throws Exception {
         backend.chunks(10);
         backend.chunkDelayMs(10);
@@ -136,6 +181,40 @@ class StreamingTest {
         JsonNode last = JSON.readTree(events.get(3).line().substring(5));
         assertThat(last.path("error").path("code").asText()).isEqualTo("stream_idle_timeout");
         assertThat(events).noneMatch(e -> e.line().contains("[DONE]"));
+    }
+
+    @Test
+    void a_stream_cut_before_the_relay_takes_it_over_ends_at_once_not_at_the_idle_timeout(@TempDir Path dir) throws Exception {
+        // a model route with a step after the backend call (a user's own, here a 300 ms delay): the backend closes
+        // the stream while the answer is still in the route, and that close must not be lost
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), dir.resolve("openai-api.camel.yaml"));
+        try (RouterFixture slow = new RouterFixture()) {
+            FakeOpenAiBackend b = slow.backend("slow1", "m-slow");
+            Files.writeString(dir.resolve("m-slow.camel.yaml"), """
+                    - route:
+                        id: model-m-slow
+                        from:
+                          uri: model:m-slow
+                          steps:
+                            - loadBalance:
+                                customLoadBalancer:
+                                  ref: "#class:io.github.camelllmrouter.backend.BackendBalancer"
+                                steps:
+                                  - to: "llm:%s"
+                            - delay:
+                                constant: "300"
+                    """.formatted(b.url()));
+            slow.start(Map.of("router.routes-dir", dir.toString(), "router.demo", "false",
+                    "camel.beans.relay.idle-timeout-ms", "3000"));
+            b.cutAfter(1);
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = slow.post("/v1/chat/completions", RouterFixture.streamChat("m-slow"));
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            List<String> data = r.body().lines().filter(l -> l.startsWith("data:")).toList();
+            assertThat(data).hasSize(2); // the chunk sent before the cut, then the error event
+            assertThat(JSON.readTree(data.get(1).substring(5)).path("error").path("code").asText()).isEqualTo("upstream_cut");
+            assertThat(tookMs).as("the idle timeout is 3000 ms").isLessThan(2000);
+        }
     }
 
     @Test

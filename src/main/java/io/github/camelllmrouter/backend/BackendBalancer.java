@@ -32,6 +32,8 @@ public class BackendBalancer extends LoadBalancerSupport {
     private volatile boolean discovers;
     private final java.util.Map<String, Pool> discoveredPools = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Map<String, AsyncProcessor> discoveredProducers = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile io.github.camelllmrouter.catalogue.DiscoveredBackends watched;
+    private final java.util.function.Consumer<String> onDeparted = this::departed;
 
     /** The backends a request chooses from, with their hash ring (and, for discovered ones, the registry version). */
     private record Pool(Target[] targets, HashRing ring, long version) {
@@ -86,6 +88,14 @@ public class BackendBalancer extends LoadBalancerSupport {
         if (registry == null) {
             return base;
         }
+        if (watched == null) {
+            synchronized (lock) {
+                if (watched == null) {
+                    watched = registry;
+                    registry.onRemoved(onDeparted);
+                }
+            }
+        }
         String model = LlmCall.of(exchange).request().model();
         long version = registry.version();
         Pool cached = discoveredPools.get(model);
@@ -108,7 +118,30 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
         Pool fresh = Pool.of(list, version);
         discoveredPools.put(model, fresh);
+        // a backend that left while this pool was built
+        java.util.Set<String> present = registry.backends();
+        discoveredProducers.keySet().stream().filter(url -> !present.contains(url)).toList().forEach(this::departed);
         return fresh;
+    }
+
+    /** A discovered backend left: its producer stops, so its state and meters go once its requests finish. */
+    private void departed(String url) {
+        AsyncProcessor producer = discoveredProducers.remove(url);
+        if (producer != null) {
+            org.apache.camel.support.service.ServiceHelper.stopService(producer);
+        }
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        io.github.camelllmrouter.catalogue.DiscoveredBackends registry = watched;
+        if (registry != null) {
+            registry.removeListener(onDeparted);
+        }
+        discoveredProducers.values().forEach(org.apache.camel.support.service.ServiceHelper::stopService);
+        discoveredProducers.clear();
+        discoveredPools.clear();
+        super.doStop();
     }
 
     private static LlmEndpoint endpointOf(Processor p) {

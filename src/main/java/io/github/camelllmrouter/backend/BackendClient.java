@@ -144,7 +144,9 @@ public final class BackendClient implements AutoCloseable {
                 && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
         if (eventStream) {
             resp.pause();
-            result.complete(new BackendResponse(backend, status, resp.headers(), null, resp, this));
+            StreamFailure failure = new StreamFailure(vertx.getOrCreateContext());
+            resp.exceptionHandler(failure);
+            result.complete(new BackendResponse(backend, status, resp.headers(), null, resp, failure, this));
             return;
         }
         long timer = vertx.setTimer(totalTimeoutMs, id -> {
@@ -169,7 +171,7 @@ public final class BackendClient implements AutoCloseable {
                         contentType, retryAfter(resp.getHeader("retry-after")),
                         backend + " answered " + status));
             } else {
-                result.complete(new BackendResponse(backend, status, resp.headers(), bytes, null, this));
+                result.complete(new BackendResponse(backend, status, resp.headers(), bytes, null, null, this));
             }
         });
     }

@@ -8,7 +8,7 @@ import io.vertx.core.http.HttpClientResponse;
  * paused response to stream from.
  */
 public record BackendResponse(String backend, int status, MultiMap headers, byte[] body, HttpClientResponse stream,
-                              BackendClient client) {
+                              StreamFailure streamFailure, BackendClient client) {
 
     public boolean streaming() {
         return stream != null;

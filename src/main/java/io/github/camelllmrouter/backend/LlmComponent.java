@@ -156,6 +156,53 @@ public class LlmComponent extends DefaultComponent {
         });
     }
 
+    // started producers per backend: a backend no route (nor discovery) uses any more is forgotten
+    private final Map<String, Integer> users = new java.util.HashMap<>();
+
+    /** A producer of this backend starts: its state is kept, probed, and shown on /health and /metrics. */
+    BackendState acquire(String backendId, String type) {
+        synchronized (users) {
+            users.merge(backendId, 1, Integer::sum);
+            BackendState state = state(backendId);
+            state.modelType(type);
+            return state;
+        }
+    }
+
+    /**
+     * A producer of this backend stops (its route was replaced or removed, or its pod left). When it was the
+     * last, the backend's state and per-backend meters go once its last request has finished.
+     */
+    void release(String backendId) {
+        synchronized (users) {
+            Integer left = users.merge(backendId, -1, Integer::sum);
+            if (left == null || left > 0) {
+                return;
+            }
+            users.remove(backendId);
+        }
+        forgetWhenIdle(backendId);
+    }
+
+    private void forgetWhenIdle(String backendId) {
+        synchronized (users) {
+            BackendState state = states.get(backendId);
+            if (users.containsKey(backendId) || state == null) {
+                return; // used again meanwhile, or already gone
+            }
+            if (state.inFlight() + state.streaming() == 0) {
+                states.remove(backendId);
+                metrics().forget(backendId);
+                org.slf4j.LoggerFactory.getLogger(LlmComponent.class).info("backend {} no longer used by any route: forgotten", backendId);
+                return;
+            }
+        }
+        BackendClient c = client;
+        if (c != null) {
+            c.vertx().setTimer(1000, id -> forgetWhenIdle(backendId));
+        }
+    }
+
     public Collection<BackendState> states() {
         return states.values();
     }

@@ -61,8 +61,24 @@ public class LlmEndpoint extends DefaultEndpoint {
         return backendId;
     }
 
+    private volatile BackendState state;
+
+    /** This backend's shared state, as of the last start of a producer (kept by in-flight requests after a stop). */
     public BackendState state() {
-        return getComponent().state(backendId);
+        BackendState s = state;
+        return s != null ? s : getComponent().state(backendId);
+    }
+
+    void started() {
+        if (base != null) {
+            state = getComponent().acquire(backendId, type);
+        }
+    }
+
+    void stopped() {
+        if (base != null) {
+            getComponent().release(backendId);
+        }
     }
 
     public String getType() {
@@ -72,9 +88,6 @@ public class LlmEndpoint extends DefaultEndpoint {
     /** The model type this backend serves (--static-model-types): picks the health probe's request. */
     public void setType(String type) {
         this.type = type;
-        if (base != null) {
-            state().modelType(type);
-        }
     }
 
     public int getWeight() {

@@ -18,6 +18,18 @@ class LlmProducer extends DefaultAsyncProducer {
     }
 
     @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        endpoint.started();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        endpoint.stopped();
+        super.doStop();
+    }
+
+    @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
         LlmCall call = LlmCall.of(exchange);
         if (call == null || call.request() == null) {

@@ -144,6 +144,19 @@ public final class RouterMetrics {
         });
     }
 
+    /** A backend no longer used: its series (tagged server or backend) leave /metrics. */
+    public void forget(String backend) {
+        stats.remove(backend);
+        java.util.function.Predicate<io.micrometer.core.instrument.Meter> of = m ->
+                backend.equals(m.getId().getTag("server")) || backend.equals(m.getId().getTag("backend"));
+        meters.values().removeIf(of);
+        for (io.micrometer.core.instrument.Meter m : registry.getMeters()) {
+            if (of.test(m)) {
+                registry.remove(m);
+            }
+        }
+    }
+
     private <T> void gauge(String name, String help, String server, T obj, java.util.function.ToDoubleFunction<T> f) {
         io.micrometer.core.instrument.Gauge.builder(name, obj, f).description(help).tag("server", server).register(registry);
     }

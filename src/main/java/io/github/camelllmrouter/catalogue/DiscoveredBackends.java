@@ -45,10 +45,30 @@ public final class DiscoveredBackends {
         fresh.forEach(onNewModel);
     }
 
-    public synchronized void remove(String backendUrl) {
-        if (modelsByBackend.remove(backendUrl) != null) {
+    public void remove(String backendUrl) {
+        synchronized (this) {
+            if (modelsByBackend.remove(backendUrl) == null) {
+                return;
+            }
             version.incrementAndGet();
         }
+        removedListeners.forEach(l -> l.accept(backendUrl));
+    }
+
+    private final List<Consumer<String>> removedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Told the URL of each backend that leaves (a load balancer then stops its producer). */
+    public void onRemoved(Consumer<String> listener) {
+        removedListeners.add(listener);
+    }
+
+    public void removeListener(Consumer<String> listener) {
+        removedListeners.remove(listener);
+    }
+
+    /** Every backend currently found. */
+    public synchronized Set<String> backends() {
+        return new LinkedHashSet<>(modelsByBackend.keySet());
     }
 
     /** The backends currently serving a model. */

@@ -241,9 +241,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                     }
                 }
             });
-            upstream.exceptionHandler(t -> cut("upstream_cut", "The backend " + response.backend()
-                    + " broke the stream: " + t.getMessage()));
             upstream.resume();
+            // after resume: a failure that came while the stream waited follows the data that came before it
+            response.streamFailure().handler(t -> cut("upstream_cut", "The backend " + response.backend()
+                    + " broke the stream: " + t.getMessage()));
         }
 
         private void armIdleTimer() {
@@ -255,7 +256,11 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                     + response.backend() + " sent nothing for " + idleTimeoutMs + " ms."));
         }
 
-        /** Ends a stream that broke after it started: an SSE error event, no [DONE], then close. */
+        /**
+         * Ends a stream that broke after it started: an SSE error event, no [DONE], and the end of the chunked
+         * answer. The client's connection stays open for its next request (closing it here would race the client
+         * taking it from its keep-alive pool: that request would fail with no answer at all).
+         */
         private void cut(String code, String message) {
             if (!finish(code)) {
                 return;
@@ -267,7 +272,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             upstream.request().reset();
             String event = "data: " + OpenAiException.json(message, "server_error", null, code) + "\n\n";
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event.getBytes(StandardCharsets.UTF_8))));
-            channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+            ChannelFuture last = channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (!call.keepAlive()) {
+                last.addListener(ChannelFutureListener.CLOSE);
+            }
         }
 
         /** Per chunk: time to first token, inter-token gaps, and the usage chunk if the client asked for one. */
