@@ -240,8 +240,7 @@ public final class RouterMain {
     }
 
     private static String value(Map<String, String> rp, String key, String def) {
-        String v = rp.get("router." + key);
-        return v == null || v.isBlank() ? def : v.trim();
+        return ModelCatalogue.routerKey(rp, key, def);
     }
 
     /** Three fake backends: two serve demo-small (round robin), one demo-large, whose fallback is demo-small. */
@@ -487,8 +486,7 @@ public final class RouterMain {
         }
 
         private String get(String key, String def) {
-            String v = routerProperties.get("router." + key);
-            return v == null || v.isBlank() ? def : v.trim();
+            return ModelCatalogue.routerKey(routerProperties, key, def);
         }
 
         private static int intValue(String flag, String value, int min, int max) throws UsageException {

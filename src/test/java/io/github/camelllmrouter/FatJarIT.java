@@ -149,4 +149,49 @@ class FatJarIT {
         await().atMost(2, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> chat(port, "m-live").statusCode() == 404);
         assertThat(chat(port, "m-other").statusCode()).isEqualTo(200);
     }
+
+    /**
+     * The official OpenAI Node SDK (pinned in src/test/openai-node) against the fat jar: models, an alias, a stream
+     * that arrives chunk by chunk, completions, embeddings, its error classes, then the fallback with a backend down.
+     */
+    @Test
+    void the_official_openai_client_gets_answers_streams_errors_and_the_fallback(@TempDir Path dir) throws Exception {
+        Path client = Path.of("target/openai-node").toAbsolutePath();
+        Files.createDirectories(client);
+        for (String f : List.of("package.json", "package-lock.json", "check.mjs")) {
+            Files.copy(Path.of("src/test/openai-node", f), client.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (!Files.isDirectory(client.resolve("node_modules/openai"))) {
+            run(client, "npm", "ci", "--no-audit", "--no-fund"); // from the npm registry
+        }
+        int p1 = RouterFixture.freePort();
+        int p2 = RouterFixture.freePort();
+        int port = RouterFixture.freePort();
+        Process b1 = java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1,
+                "--name", "b1", "--models", "m-a", "--chunks", "10", "--chunk-delay-ms", "100");
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p2,
+                "--name", "b2", "--models", "m-b");
+        java(dir, "-jar", JAR.toString(), "--port", "" + port, "--static-backends",
+                "http://127.0.0.1:" + p1 + ",http://127.0.0.1:" + p2, "--static-models", "m-a,m-b",
+                "--static-aliases", "fast:m-a", "--static-fallback-models", "m-a:m-b");
+        awaitUp(port);
+        awaitUp(p1);
+        awaitUp(p2);
+        String base = "http://127.0.0.1:" + port + "/v1";
+        run(client, "node", "check.mjs", base, "serve");
+        b1.destroy();
+        b1.waitFor();
+        run(client, "node", "check.mjs", base, "fallback");
+    }
+
+    /** Runs a command to its end (at most 3 minutes); fails with its output unless it exits with 0. */
+    static void run(Path dir, String... cmd) throws Exception {
+        Path out = Files.createTempFile(dir, "run-", ".log");
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        if (!p.waitFor(3, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", cmd) + " took more than 3 minutes:\n" + Files.readString(out));
+        }
+        assertThat(p.exitValue()).as("%s said:%n%s", String.join(" ", cmd), Files.readString(out)).isZero();
+    }
 }

@@ -160,8 +160,7 @@ public final class DynamicConfig implements AutoCloseable {
     }
 
     private static String prop(Map<String, String> p, String key, String def) {
-        String v = p.get("router." + key);
-        return v == null || v.isBlank() ? def : v.trim();
+        return ModelCatalogue.routerKey(p, key, def);
     }
 
     private static String yaml(ModelCatalogue catalogue) {

@@ -47,8 +47,13 @@ public final class ModelCatalogue {
     }
 
     private static String key(Map<String, String> p, String key) {
+        return routerKey(p, key, null);
+    }
+
+    /** The value of {@code router.<key>} (trimmed), or {@code def} when it is missing or blank. */
+    public static String routerKey(Map<String, String> p, String key, String def) {
         String v = p.get("router." + key);
-        return v == null || v.isBlank() ? null : v.trim();
+        return v == null || v.isBlank() ? def : v.trim();
     }
 
     /**

@@ -24,8 +24,8 @@ final class FakeAnswers {
     }
 
     /** What the fake needs from a request body; a body that is not a JSON object yields {@link #NONE}. */
-    record Parsed(String model, boolean stream, boolean includeUsage, String user) {
-        static final Parsed NONE = new Parsed(null, false, false, null);
+    record Parsed(String model, boolean stream, boolean includeUsage, String user, boolean base64) {
+        static final Parsed NONE = new Parsed(null, false, false, null, false);
     }
 
     /** Reads only the top-level fields it needs and skips the rest, so long prompts are never materialised. */
@@ -37,6 +37,7 @@ final class FakeAnswers {
         boolean stream = false;
         boolean includeUsage = false;
         String user = null;
+        boolean base64 = false;
         try (JsonParser p = JSON.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return Parsed.NONE;
@@ -49,6 +50,7 @@ final class FakeAnswers {
                     case "stream" -> stream = value == JsonToken.VALUE_TRUE;
                     case "stream_options" -> includeUsage = includeUsage(p, value);
                     case "user" -> user = value == JsonToken.VALUE_STRING ? p.getText() : null;
+                    case "encoding_format" -> base64 = value == JsonToken.VALUE_STRING && "base64".equals(p.getText());
                     default -> { }
                 }
                 p.skipChildren(); // no-op unless the value is an object or array nobody read
@@ -56,7 +58,7 @@ final class FakeAnswers {
         } catch (IOException malformed) {
             // keep whatever was read before the damage: a truncated body still says which model it wanted
         }
-        return new Parsed(model, stream, includeUsage, user);
+        return new Parsed(model, stream, includeUsage, user, base64);
     }
 
     private static boolean includeUsage(JsonParser p, JsonToken value) throws IOException {
@@ -98,8 +100,15 @@ final class FakeAnswers {
                 + ",\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":" + USAGE + "}";
     }
 
-    static String embeddings(String quotedModel) {
-        return "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.1,0.2,0.3]}]"
+    /** A 3-number embedding; with encoding_format base64 (the OpenAI SDKs' default), as little-endian float32s. */
+    static String embeddings(String quotedModel, boolean base64) {
+        String vector = "[0.1,0.2,0.3]";
+        if (base64) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putFloat(0.1f).putFloat(0.2f).putFloat(0.3f);
+            vector = "\"" + java.util.Base64.getEncoder().encodeToString(b.array()) + "\"";
+        }
+        return "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":" + vector + "}]"
                 + ",\"model\":" + quotedModel + ",\"usage\":{\"prompt_tokens\":5,\"total_tokens\":5}}";
     }
 

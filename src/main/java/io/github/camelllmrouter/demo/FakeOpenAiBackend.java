@@ -492,20 +492,21 @@ public final class FakeOpenAiBackend {
                     if (parsed.stream() && endpoint != Endpoint.EMBEDDINGS) {
                         startStream(parsed, model, plan);
                     } else {
-                        plain(model, plan, parsed.user());
+                        plain(model, plan, parsed);
                     }
                 }
             }
         }
 
-        private void plain(String model, FaultPlan plan, String user) {
+        private void plain(String model, FaultPlan plan, Parsed parsed) {
+            String user = parsed.user();
             long created = System.currentTimeMillis() / 1000;
             // the OpenAI "user" field is echoed, so a test can tell each request's answer from the others'
             String quotedHello = user == null ? FakeOpenAiBackend.this.quotedHello : FakeAnswers.quote("Hello from " + name + " to " + user);
             String json = switch (endpoint) {
                 case CHAT -> FakeAnswers.chatCompletion(ids.incrementAndGet(), created, model, quotedHello);
                 case COMPLETIONS -> FakeAnswers.textCompletion(ids.incrementAndGet(), created, model, quotedHello);
-                default -> FakeAnswers.embeddings(model);
+                default -> FakeAnswers.embeddings(model, parsed.base64());
             };
             if (plan.fault() != Fault.CUT && plan.fault() != Fault.STALL) {
                 end(200, APPLICATION_JSON, json);
