@@ -13,7 +13,7 @@ import java.util.Set;
 
 import io.github.camelllmrouter.catalogue.DiscoveredBackends;
 import io.github.camelllmrouter.catalogue.DynamicConfig;
-import io.github.camelllmrouter.catalogue.K8sDiscovery;
+import io.github.camelllmrouter.catalogue.Discovery;
 import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelCatalogue;
 import io.github.camelllmrouter.catalogue.RoutesYaml;
@@ -44,8 +44,7 @@ public final class RouterMain {
     private Vertx demoVertx;
     private LiveRoutes live;
     private DynamicConfig dynamic;
-    private K8sDiscovery discovery;
-    private io.fabric8.kubernetes.client.KubernetesClient kubernetes;
+    private Discovery discovery;
 
     private RouterMain() {
     }
@@ -161,11 +160,14 @@ public final class RouterMain {
         overrides.put("camel.component.llm.max-failover-attempts",
                 settings.routerProperties.getOrDefault("router.max-instance-failover-reroute-attempts", "2"));
         main.setOverrideProperties(overrides);
-        if (settings.k8s) {
+        if (settings.k8s || settings.dynamicConfigFile != null) { // the dynamic config may turn discovery on
             main.addMainListener(new MainListenerSupport() {
                 @Override
                 public void afterConfigure(BaseMainSupport base) {
-                    startDiscovery(base.getCamelContext(), settings.routerProperties);
+                    discovery = new Discovery(base.getCamelContext());
+                    if (settings.k8s) {
+                        discovery.start(settings.routerProperties);
+                    }
                 }
             });
         }
@@ -199,11 +201,13 @@ public final class RouterMain {
 
     /** Watches routes/ and the dynamic config; a change is checked, then applied as one (LiveRoutes). */
     private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
-        live = LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
+        // with discovery, attached under its lock: a model found meanwhile is not left out of LiveRoutes
+        java.util.function.Supplier<LiveRoutes> start = () -> LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
+        live = discovery != null ? discovery.attach(start) : start.get();
         if (settings.dynamicConfigFile != null) {
             dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig,
                     settings.baseRouterProperties, live,
-                    context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), GENERATED, pollMs);
+                    context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), discovery, GENERATED, pollMs);
             context.getRegistry().bind(DynamicConfig.BEAN, dynamic);
         }
     }
@@ -215,28 +219,6 @@ public final class RouterMain {
         } catch (Exception e) {
             throw new IllegalStateException("the model routes made from the static configuration do not load: " + e.getMessage(), e);
         }
-    }
-
-    /** --service-discovery k8s: pods become backends; a model first seen gets a route of its own. */
-    private void startDiscovery(CamelContext context, Map<String, String> rp) {
-        DiscoveredBackends registry = new DiscoveredBackends(model -> {
-            if (!io.github.camelllmrouter.catalogue.ModelComponent.of(context).serves(model)) {
-                loadRoutes(context, "discovered-" + RoutesYaml.slug(model) + ".camel.yaml", RoutesYaml.discovered(model));
-            }
-        });
-        context.getRegistry().bind(DiscoveredBackends.BEAN, registry);
-        io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
-        String api = rp.get("router.k8s-api-url");
-        if (api != null && !api.isBlank()) {
-            config.withMasterUrl(api).withTrustCerts("true".equalsIgnoreCase(value(rp, "k8s-trust-certs", "false")));
-        }
-        kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config.build()).build();
-        String namespace = value(rp, "k8s-namespace",
-                kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default");
-        discovery = new K8sDiscovery(kubernetes, namespace, value(rp, "k8s-label-selector", null),
-                Integer.parseInt(value(rp, "k8s-port", "8000")),
-                Long.parseLong(value(rp, "k8s-watcher-timeout-seconds", "0")) * 1000,
-                context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class).client(), registry);
     }
 
     private static String value(Map<String, String> rp, String key, String def) {
@@ -277,7 +259,6 @@ public final class RouterMain {
             }
             if (discovery != null) {
                 discovery.close();
-                kubernetes.close();
             }
             main.stop();
         } finally {

@@ -78,7 +78,9 @@ class DynamicConfigTest {
             {"{\"static_backendz\": \"http://x:1\"}", "unknown field 'static_backendz'"},
             {"{\"static_backends\": \"%s,%s\", \"static_models\": \"m-a,m-b\", \"static_fallback_models\": \"m-a:m-b,m-b:m-a\"}"
                     .formatted(a.url(), b.url()), "cycle"},
-            {"{\"service_discovery\": \"k8s\"}", "restart the router"},
+            {"{\"service_discovery\": \"consul\"}", "must be static or k8s"},
+            {"{\"service_discovery\": \"k8s\", \"static_backends\": \"%s\"}".formatted(a.url()), "the pods are the backends"},
+            {"{\"service_discovery\": \"k8s\", \"k8s_port\": \"http\"}", "must be a port number"},
             {"{\"routing_logic\": \"session\"}", "needs session_key"},
         };
         long failed = health().path("routes").path("failed").asLong();
@@ -157,5 +159,37 @@ class DynamicConfigTest {
                 assertThat(servedBy("m-s", "x-user-id", user)).isEqualTo(first);
             }
         }
+    }
+
+    String status(FakeOpenAiBackend b) throws Exception {
+        for (JsonNode n : health().path("backends")) {
+            if (n.path("url").asText().equals(b.url())) {
+                return n.path("status").asText();
+            }
+        }
+        return "absent";
+    }
+
+    @Test
+    void static_backend_health_checks_turn_on_and_off_live(@TempDir Path dir) throws Exception {
+        FakeOpenAiBackend h1 = f.backend("h1", "m-h");
+        FakeOpenAiBackend h2 = f.backend("h2", "m-h");
+        Path config = dir.resolve("router.json");
+        String text = "{\"static_backends\": \"%s,%s\", \"static_models\": \"m-h,m-h\", \"static_backend_health_checks\": %s}";
+        Files.writeString(config, text.formatted(h1.url(), h2.url(), "false"));
+        f.start(Map.of("router.static-backend-health-check-interval", "1", "router.static-backend-health-check-timeout-seconds", "1"),
+                "--dynamic-config-json", config.toString());
+        h1.hang(); // its probes would time out
+        assertThat(status(h1)).isEqualTo("healthy");
+        assertThat(h1.count("/health")).isZero();
+
+        Files.writeString(config, text.formatted(h1.url(), h2.url(), "true"));
+        await().atMost(Duration.ofSeconds(15)).until(() -> status(h1).equals("unhealthy"));
+        assertThat(status(h2)).isEqualTo("healthy");
+        assertThat(health().path("dynamic_config").path("static_backend_health_checks").asBoolean()).isTrue();
+
+        // off again: what the probes decided no longer holds
+        Files.writeString(config, text.formatted(h1.url(), h2.url(), "false"));
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> status(h1).equals("healthy"));
     }
 }

@@ -1,6 +1,8 @@
 package io.github.camelllmrouter;
 
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,6 +20,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -42,6 +45,11 @@ class K8sDiscoveryTest {
         return new PodBuilder().withNewMetadata().withName(name).withNamespace("llm").addToLabels("app", app).endMetadata()
                 .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition()
                 .endStatus().build();
+    }
+
+    /** The sources of the live routes, as /health shows them. */
+    String sources() throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.get("/health").body()).path("routes").path("sources").toString();
     }
 
     String servedBy(String model) throws Exception {
@@ -117,5 +125,56 @@ class K8sDiscoveryTest {
         // the deleted pod leaves /health and /metrics (pods come and go with new IPs: nothing may pile up)
         await().atMost(10, TimeUnit.SECONDS).until(() -> !f.get("/health").body().contains("127.0.0.3"));
         assertThat(f.get("/metrics").body()).doesNotContain("127.0.0.3").contains("127.0.0.2");
+    }
+
+    @Test
+    void the_dynamic_config_turns_discovery_on_points_it_elsewhere_and_turns_it_off_live(@TempDir Path dir) throws Exception {
+        int port = RouterFixture.freePort();
+        FakeOpenAiBackend blue = new FakeOpenAiBackend(f.vertx, "blue", "m-k");
+        FakeOpenAiBackend green = new FakeOpenAiBackend(f.vertx, "green", "m-k");
+        blue.start("127.0.0.4", port);
+        green.start("127.0.0.5", port);
+        f.backends.add(blue);
+        f.backends.add(green);
+        FakeOpenAiBackend fixed = f.backend("fixed", "m-s", "m-k");
+        client.pods().inNamespace("llm").resource(pod("blue-1", "127.0.0.4", true, "blue")).create();
+        client.pods().inNamespace("llm").resource(pod("green-1", "127.0.0.5", true, "green")).create();
+        Path config = dir.resolve("router.json");
+        String staticConfig = "{\"service_discovery\": \"static\", \"static_backends\": \"%s\", \"static_models\": \"m-s\"}"
+                .formatted(fixed.url());
+        String k8sConfig = "{\"service_discovery\": \"k8s\", \"k8s_namespace\": \"llm\", \"k8s_label_selector\": \"app=%s\", "
+                + "\"k8s_port\": " + port + "}";
+        Files.writeString(config, staticConfig);
+        f.start(Map.of("router.k8s-api-url", client.getConfiguration().getMasterUrl(), "router.k8s-trust-certs", "true"),
+                "--dynamic-config-json", config.toString());
+        assertThat(servedBy("m-s")).isEqualTo("fixed");
+        assertThat(servedBy("m-k")).isEqualTo("status 404");
+
+        // on: the pods' models are served, the static ones are gone
+        Files.writeString(config, k8sConfig.formatted("blue"));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> servedBy("m-k").equals("blue"));
+        assertThat(servedBy("m-s")).isEqualTo("status 404");
+        assertThat(f.get("/health").body()).contains("\"service_discovery\":\"k8s\"");
+        assertThat(sources()).contains("discovered-m-k.camel.yaml");
+
+        // pointed elsewhere: the other label's pods, and the first pod is forgotten; requests never fail meanwhile
+        Files.writeString(config, k8sConfig.formatted("green"));
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
+            String s = servedBy("m-k");
+            assertThat(s).isIn("blue", "green");
+            return s.equals("green");
+        });
+        for (int i = 0; i < 4; i++) {
+            assertThat(servedBy("m-k")).isEqualTo("green");
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> !f.get("/health").body().contains("127.0.0.4"));
+
+        // off: a static catalogue again, which serves m-k too: in the same swap its route replaces the discovered one
+        Files.writeString(config, "{\"service_discovery\": \"static\", \"static_backends\": \"%s,%s\", \"static_models\": \"m-s,m-k\"}"
+                .formatted(fixed.url(), fixed.url()));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> servedBy("m-k").equals("fixed"));
+        assertThat(servedBy("m-s")).isEqualTo("fixed");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> !f.get("/health").body().contains("127.0.0.5"));
+        assertThat(sources()).doesNotContain("discovered-m-k.camel.yaml");
     }
 }

@@ -52,6 +52,9 @@ class StreamingTest {
 
     @BeforeEach
     void reset() {
+        // a request the last test left in the backend (stalled, hanging) ends first, so its disconnect is not
+        // counted in this test
+        await().atMost(10, TimeUnit.SECONDS).until(() -> backend.activeRequests() == 0);
         backend.reset();
     }
 
@@ -144,6 +147,8 @@ class StreamingTest {
             out.flush();
             String first = readUntil(in, "\r\n0\r\n\r\n"); // the end of the chunked answer
             assertThat(first).startsWith("HTTP/1.1 200").contains("stream_idle_timeout").doesNotContain("[DONE]");
+            // the router hung up on the stalled backend (seen before the reset, so the next test does not count it)
+            await().atMost(10, TimeUnit.SECONDS).until(() -> backend.clientDisconnects() == 1);
             backend.reset();
             out.write(rawPost(RouterFixture.chat("m-s")));
             out.flush();

@@ -102,33 +102,40 @@ public class BackendBalancer extends LoadBalancerSupport {
         if (cached != null && cached.version() == version) {
             return cached;
         }
-        List<Target> list = new ArrayList<>(List.of(base.targets()));
-        for (String url : registry.backendsOf(model)) {
-            LlmEndpoint e = exchange.getContext().getEndpoint("llm:" + url, LlmEndpoint.class);
-            AsyncProcessor producer = discoveredProducers.computeIfAbsent(url, u -> {
-                try {
-                    org.apache.camel.AsyncProducer ap = e.createAsyncProducer();
-                    org.apache.camel.support.service.ServiceHelper.startService(ap);
-                    return ap;
-                } catch (Exception ex) {
-                    throw new IllegalStateException(ex);
-                }
-            });
-            list.add(new Target(producer, e));
+        // under the lock, as departed() is: a producer is started only for a backend the registry has now, and
+        // stopped only when the registry no longer has it
+        synchronized (lock) {
+            List<Target> list = new ArrayList<>(List.of(base.targets()));
+            for (String url : registry.backendsOf(model)) {
+                LlmEndpoint e = exchange.getContext().getEndpoint("llm:" + url, LlmEndpoint.class);
+                AsyncProcessor producer = discoveredProducers.computeIfAbsent(url, u -> {
+                    try {
+                        org.apache.camel.AsyncProducer ap = e.createAsyncProducer();
+                        org.apache.camel.support.service.ServiceHelper.startService(ap);
+                        return ap;
+                    } catch (Exception ex) {
+                        throw new IllegalStateException(ex);
+                    }
+                });
+                list.add(new Target(producer, e));
+            }
+            Pool fresh = Pool.of(list, version);
+            discoveredPools.put(model, fresh);
+            return fresh;
         }
-        Pool fresh = Pool.of(list, version);
-        discoveredPools.put(model, fresh);
-        // a backend that left while this pool was built
-        java.util.Set<String> present = registry.backends();
-        discoveredProducers.keySet().stream().filter(url -> !present.contains(url)).toList().forEach(this::departed);
-        return fresh;
     }
 
     /** A discovered backend left: its producer stops, so its state and meters go once its requests finish. */
     private void departed(String url) {
-        AsyncProcessor producer = discoveredProducers.remove(url);
-        if (producer != null) {
-            org.apache.camel.support.service.ServiceHelper.stopService(producer);
+        synchronized (lock) {
+            io.github.camelllmrouter.catalogue.DiscoveredBackends registry = watched;
+            if (registry != null && registry.backends().contains(url)) {
+                return; // back already (a pod that turned unready, then ready)
+            }
+            AsyncProcessor producer = discoveredProducers.remove(url);
+            if (producer != null) {
+                org.apache.camel.support.service.ServiceHelper.stopService(producer);
+            }
         }
     }
 

@@ -124,6 +124,14 @@ public final class BackendState {
         return probeHealthy && (ejectedUntilNanos == 0 || System.nanoTime() - ejectedUntilNanos >= 0);
     }
 
+    /** Active health checks were turned off: a backend they had taken out is back in rotation. */
+    public synchronized void probesOff() {
+        probeHealthy = true;
+        probeFailures = 0;
+        probeSuccesses = 0;
+        lastProbe = null;
+    }
+
     /**
      * Records an active health-check result. It takes {@code threshold} results in a row to change state, so a
      * backend does not flap in and out of rotation; returns true when the state changed.

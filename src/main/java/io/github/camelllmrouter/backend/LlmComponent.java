@@ -307,6 +307,19 @@ public class LlmComponent extends DefaultComponent {
         this.healthChecks = healthChecks;
     }
 
+    /** Turns active health checks on or off while the router runs (the dynamic config's static_backend_health_checks). */
+    public synchronized void healthChecksNow(boolean on) {
+        BackendClient c = client();
+        healthChecks = on;
+        if (on && healthTimer < 0) {
+            healthTimer = c.vertx().setPeriodic(0, healthCheckIntervalMs, id -> probeAll(c));
+        } else if (!on && healthTimer >= 0) {
+            c.vertx().cancelTimer(healthTimer);
+            healthTimer = -1;
+            states.values().forEach(BackendState::probesOff);
+        }
+    }
+
     public long getHealthCheckIntervalMs() {
         return healthCheckIntervalMs;
     }

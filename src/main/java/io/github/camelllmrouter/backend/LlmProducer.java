@@ -17,15 +17,24 @@ class LlmProducer extends DefaultAsyncProducer {
         this.endpoint = endpoint;
     }
 
+    // Camel may stop a producer it never started (a route built, then removed): only a start is counted back
+    private boolean counted;
+
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        endpoint.started();
+        if (!counted) {
+            counted = true;
+            endpoint.started();
+        }
     }
 
     @Override
     protected void doStop() throws Exception {
-        endpoint.stopped();
+        if (counted) {
+            counted = false;
+            endpoint.stopped();
+        }
         super.doStop();
     }
 

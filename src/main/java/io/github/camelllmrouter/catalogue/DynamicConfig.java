@@ -34,14 +34,12 @@ public final class DynamicConfig implements AutoCloseable {
     static final Set<String> FIELDS = Set.of("service_discovery", "routing_logic", "session_key", "static_backends",
             "static_models", "static_aliases", "static_model_types", "static_backend_weights", "static_fallback_models",
             "static_backend_health_checks", "k8s_namespace", "k8s_port", "k8s_label_selector");
-    /** Fields that choose how backends are found: they take effect at start, a change needs a restart. */
-    static final Set<String> AT_START = Set.of("service_discovery", "k8s_namespace", "k8s_port", "k8s_label_selector",
-            "static_backend_health_checks");
     static final Set<String> LOGICS = Set.of("roundrobin", "session", "least-loaded", "prefixaware");
 
     private final Path file;
     private final LiveRoutes live;
     private final LlmComponent llm;
+    private final Discovery discovery;
     private final String source;
     private final boolean json;
     /** The router.* keys of the config file and the flags, less those the fields stand for. */
@@ -58,7 +56,7 @@ public final class DynamicConfig implements AutoCloseable {
     private String failedText;
 
     private DynamicConfig(Path file, boolean json, Map<String, Object> initial, Map<String, String> base, LiveRoutes live,
-            LlmComponent llm, String source) {
+            LlmComponent llm, Discovery discovery, String source) {
         this.file = file;
         this.json = json;
         this.base = Map.copyOf(base);
@@ -66,6 +64,7 @@ public final class DynamicConfig implements AutoCloseable {
         this.current = initial;
         this.live = live;
         this.llm = llm;
+        this.discovery = discovery;
         this.source = source;
         // not the file's signature now: a save made since the router read it must still be seen
         this.appliedSignature = null;
@@ -78,8 +77,8 @@ public final class DynamicConfig implements AutoCloseable {
      * source {@code source} of {@code live}.
      */
     public static DynamicConfig watch(Path file, boolean json, Map<String, Object> initial, Map<String, String> base,
-            LiveRoutes live, LlmComponent llm, String source, long pollMs) {
-        DynamicConfig d = new DynamicConfig(file, json, initial, base, live, llm, source);
+            LiveRoutes live, LlmComponent llm, Discovery discovery, String source, long pollMs) {
+        DynamicConfig d = new DynamicConfig(file, json, initial, base, live, llm, discovery, source);
         d.watcher.scheduleWithFixedDelay(d::poll, pollMs, pollMs, TimeUnit.MILLISECONDS);
         return d;
     }
@@ -198,11 +197,17 @@ public final class DynamicConfig implements AutoCloseable {
         }
     }
 
-    /** Checks and applies a new text of the file, or changes nothing. */
+    /**
+     * Checks and applies a new text of the file, or changes nothing. Its routes change through {@link LiveRoutes}
+     * in one step: the static catalogue's, and when discovery is turned off, the discovered models' routes too.
+     * Then discovery starts, stops or is pointed elsewhere, and the routing logic, session key and health checks
+     * are set.
+     */
     synchronized void apply(String text) {
         Map<String, Object> next;
         Map<String, String> now;
         ModelCatalogue catalogue;
+        boolean k8s;
         try {
             next = parse(text, json);
             if (next.equals(current)) {
@@ -210,13 +215,17 @@ public final class DynamicConfig implements AutoCloseable {
                 return; // the config in effect, saved again
             }
             now = effective(next);
-            Map<String, String> before = effective(current);
-            for (String key : AT_START) {
-                String k = key.replace('_', '-');
-                String def = "service_discovery".equals(key) ? "static" : "static_backend_health_checks".equals(key) ? "false" : "";
-                if (!prop(now, k, def).equalsIgnoreCase(prop(before, k, def))) {
-                    throw new IllegalArgumentException("changes " + key + ", which takes effect at start: restart the router to change it");
-                }
+            String mode = prop(now, "service-discovery", "static");
+            if (!"static".equals(mode) && !"k8s".equals(mode)) {
+                throw new IllegalArgumentException("has service_discovery '" + mode + "': it must be static or k8s");
+            }
+            k8s = "k8s".equals(mode);
+            if (k8s && prop(now, "static-backends", null) != null) {
+                throw new IllegalArgumentException("has static_backends with service_discovery k8s: the pods are the backends");
+            }
+            String port = prop(now, "k8s-port", "8000");
+            if (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+                throw new IllegalArgumentException("has k8s_port '" + port + "': it must be a port number");
             }
             if ("session".equals(prop(now, "routing-logic", "roundrobin")) && prop(now, "session-key", null) == null) {
                 throw new IllegalArgumentException("has routing_logic session, which needs session_key");
@@ -232,21 +241,49 @@ public final class DynamicConfig implements AutoCloseable {
             refused(text, e.getMessage(), true);
             return;
         }
+        boolean discoveryOff = !k8s && discovery.running();
+        if (discoveryOff) {
+            discovery.pause(); // no model found from now on, so every discovered route is in this change
+        }
+        Map<String, String> changes = new LinkedHashMap<>();
         String yaml = yaml(catalogue);
         if (!yaml.equals(lastYaml)) { // a change of the routing logic alone leaves the routes as they are
+            changes.put(source, yaml);
+        }
+        if (discoveryOff) {
+            discovery.sources().forEach(s -> changes.put(s, null));
+        }
+        if (!changes.isEmpty()) {
             try {
-                live.apply(Map.of(source, yaml));
+                live.apply(changes);
             } catch (LiveRoutes.InvalidRoutes e) {
+                if (discoveryOff) {
+                    discovery.start(effective(current)); // as it was
+                }
                 refused(text, e.getMessage(), false); // LiveRoutes counted and showed it
                 return;
             }
             lastYaml = yaml;
         }
+        if (discoveryOff) {
+            discovery.clear();
+            LOG.info("dynamic config {}: kubernetes discovery off", file);
+        } else if (k8s && !discovery.runs(now)) {
+            try {
+                discovery.start(now);
+            } catch (RuntimeException e) {
+                // the routes changed already: say so loudly, and count it
+                refused(text, "turned kubernetes discovery on, but it did not start: " + e.getMessage(), true);
+                return;
+            }
+        }
         llm.setRoutingLogic(prop(now, "routing-logic", "roundrobin"));
         llm.setSessionKey(prop(now, "session-key", null));
+        llm.healthChecksNow("true".equalsIgnoreCase(prop(now, "static-backend-health-checks", "false")));
         current = next;
         failedText = null;
-        LOG.info("dynamic config {} applied: {} models and aliases", file, catalogue.models().size() + catalogue.aliases().size());
+        LOG.info("dynamic config {} applied: {} models and aliases{}", file, catalogue.models().size() + catalogue.aliases().size(),
+                k8s ? ", and the models of the pods kubernetes discovery finds" : "");
     }
 
     private void refused(String text, String why, boolean count) {

@@ -20,9 +20,16 @@ public final class K8sDiscovery implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(K8sDiscovery.class);
 
     private final SharedIndexInformer<Pod> informer;
+    private final int port;
+    private volatile boolean closed;
+    // the backends this watch put in the registry, and which pods it has read (for initial())
+    private final java.util.Set<String> found = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.Map<String, java.util.concurrent.CompletableFuture<Void>> read = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.CompletableFuture<Void> initial;
 
     public K8sDiscovery(KubernetesClient client, String namespace, String labelSelector, int port, long resyncMs,
                         BackendClient http, DiscoveredBackends backends) {
+        this.port = port;
         var pods = client.pods().inNamespace(namespace);
         var selected = labelSelector == null || labelSelector.isBlank() ? pods : pods.withLabelSelector(labelSelector);
         this.informer = selected.inform(new ResourceEventHandler<>() {
@@ -41,13 +48,9 @@ public final class K8sDiscovery implements AutoCloseable {
                 String url = url(pod);
                 if (url != null) {
                     LOG.info("pod {} deleted: backend {} out of rotation", pod.getMetadata().getName(), url);
+                    found.remove(url);
                     backends.remove(url);
                 }
-            }
-
-            private String url(Pod pod) {
-                String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
-                return ip == null || ip.isBlank() ? null : "http://" + ip + ":" + port;
             }
 
             private void update(Pod pod) {
@@ -57,13 +60,15 @@ public final class K8sDiscovery implements AutoCloseable {
                 }
                 if (!ready(pod)) {
                     LOG.info("pod {} not ready: backend {} out of rotation", pod.getMetadata().getName(), url);
+                    found.remove(url);
                     backends.remove(url);
+                    read(url).complete(null);
                     return;
                 }
                 String name = pod.getMetadata().getName();
-                http.listModels(URI.create(url), 5000).thenAccept(models -> {
+                http.listModels(URI.create(url), 5000).whenComplete((m, e) -> read(url).complete(null)).thenAccept(models -> {
                     Pod now = informer == null ? null : informer.getIndexer().getByKey(pod.getMetadata().getNamespace() + "/" + name);
-                    if (informer != null && (now == null || !ready(now) || !url.equals(url(now)))) {
+                    if (closed || informer != null && (now == null || !ready(now) || !url.equals(url(now)))) {
                         return; // it left, or changed, while its models were read
                     }
                     if (models == null || models.isEmpty()) {
@@ -71,10 +76,38 @@ public final class K8sDiscovery implements AutoCloseable {
                         return;
                     }
                     LOG.info("pod {} ready: backend {} serves {}", pod.getMetadata().getName(), url, models);
+                    found.add(url);
                     backends.put(url, models);
                 });
             }
         }, resyncMs);
+        // inform() returns once the first list is in the cache; its pods' events may still be on their way
+        this.initial = java.util.concurrent.CompletableFuture.allOf(informer.getStore().list().stream()
+                        .map(this::url).filter(java.util.Objects::nonNull).map(this::read)
+                        .toArray(java.util.concurrent.CompletableFuture[]::new))
+                .completeOnTimeout(null, 15, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private String url(Pod pod) {
+        String ip = pod.getStatus() == null ? null : pod.getStatus().getPodIP();
+        return ip == null || ip.isBlank() ? null : "http://" + ip + ":" + port;
+    }
+
+    private java.util.concurrent.CompletableFuture<Void> read(String url) {
+        return read.computeIfAbsent(url, u -> new java.util.concurrent.CompletableFuture<>());
+    }
+
+    /**
+     * Completes once every pod of the first list has been read (its models asked for), or after 15 s: from then
+     * on, {@link #found()} is what this selection has.
+     */
+    public java.util.concurrent.CompletableFuture<Void> initial() {
+        return initial;
+    }
+
+    /** The backends this watch has found and that are still there. */
+    public java.util.Set<String> found() {
+        return java.util.Set.copyOf(found);
     }
 
     static boolean ready(Pod pod) {
@@ -87,6 +120,7 @@ public final class K8sDiscovery implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         informer.close();
     }
 }

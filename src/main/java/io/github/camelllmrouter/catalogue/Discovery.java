@@ -1,0 +1,151 @@
+package io.github.camelllmrouter.catalogue;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+import io.github.camelllmrouter.backend.LlmComponent;
+import org.apache.camel.CamelContext;
+import org.apache.camel.support.PluginHelper;
+import org.apache.camel.support.ResourceHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code --service-discovery k8s}, which the dynamic config can also turn on, off or point elsewhere while the
+ * router runs: the pods' {@link DiscoveredBackends} and, for each model first seen, a route of its own (the
+ * source {@code discovered-<model>.camel.yaml}, applied through {@link LiveRoutes} once it runs).
+ */
+public final class Discovery implements AutoCloseable {
+
+    /** The router.* keys that say where to look (they take effect when discovery starts). */
+    static final List<String> KEYS = List.of("k8s-namespace", "k8s-label-selector", "k8s-port", "k8s-watcher-timeout-seconds",
+            "k8s-api-url", "k8s-trust-certs");
+    private static final Logger LOG = LoggerFactory.getLogger(Discovery.class);
+
+    private final CamelContext context;
+    private final DiscoveredBackends registry;
+    // routes are built off the thread that found the model (a Vert.x event loop must not wait for that)
+    private final ExecutorService routes = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "discovered-routes");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Set<String> sources = new LinkedHashSet<>();
+    private LiveRoutes live;
+    private K8sDiscovery informer;
+    private io.fabric8.kubernetes.client.KubernetesClient kubernetes;
+    private Map<String, String> running;
+
+    public Discovery(CamelContext context) {
+        this.context = context;
+        this.registry = new DiscoveredBackends(model -> routes.execute(() -> newModel(model)));
+        context.getRegistry().bind(DiscoveredBackends.BEAN, registry);
+    }
+
+    /**
+     * Watches the pods the router.k8s-* keys of {@code rp} select. A running watch is replaced: the backends it
+     * found keep serving until the new selection has been read, then those it does not have are forgotten.
+     */
+    public synchronized void start(Map<String, String> rp) {
+        Set<String> previous = registry.backends();
+        pause();
+        io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
+        String api = ModelCatalogue.routerKey(rp, "k8s-api-url", null);
+        if (api != null) {
+            config.withMasterUrl(api).withTrustCerts("true".equalsIgnoreCase(ModelCatalogue.routerKey(rp, "k8s-trust-certs", "false")));
+        }
+        kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config.build()).build();
+        String namespace = ModelCatalogue.routerKey(rp, "k8s-namespace",
+                kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default");
+        informer = new K8sDiscovery(kubernetes, namespace, ModelCatalogue.routerKey(rp, "k8s-label-selector", null),
+                Integer.parseInt(ModelCatalogue.routerKey(rp, "k8s-port", "8000")),
+                Long.parseLong(ModelCatalogue.routerKey(rp, "k8s-watcher-timeout-seconds", "0")) * 1000,
+                context.getComponent("llm", LlmComponent.class).client(), registry);
+        running = keys(rp);
+        K8sDiscovery started = informer;
+        if (!previous.isEmpty()) {
+            started.initial().thenRun(() -> {
+                synchronized (Discovery.this) {
+                    if (informer == started) {
+                        previous.stream().filter(url -> !started.found().contains(url)).forEach(registry::remove);
+                    }
+                }
+            });
+        }
+        LOG.info("kubernetes discovery: namespace {}, label selector {}, port {}", namespace,
+                ModelCatalogue.routerKey(rp, "k8s-label-selector", "(none)"), ModelCatalogue.routerKey(rp, "k8s-port", "8000"));
+    }
+
+    /** Stops watching; the backends found so far stay until {@link #clear()}. */
+    public synchronized void pause() {
+        if (informer != null) {
+            informer.close();
+            kubernetes.close();
+            informer = null;
+            kubernetes = null;
+        }
+        running = null;
+    }
+
+    /** Forgets every backend found (their producers stop) and the sources of the routes made for them. */
+    public synchronized void clear() {
+        registry.backends().forEach(registry::remove);
+        sources.clear();
+    }
+
+    /** Whether it watches now, and with the same router.k8s-* keys as {@code rp}. */
+    public synchronized boolean runs(Map<String, String> rp) {
+        return running != null && running.equals(keys(rp));
+    }
+
+    public synchronized boolean running() {
+        return running != null;
+    }
+
+    /** The sources of the discovered models' routes. */
+    public synchronized Set<String> sources() {
+        return Set.copyOf(sources);
+    }
+
+    /** From now on, a discovered model's route is applied through {@code live}, which {@code start} makes. */
+    public synchronized LiveRoutes attach(Supplier<LiveRoutes> start) {
+        live = start.get();
+        return live;
+    }
+
+    private synchronized void newModel(String model) {
+        if (running == null || ModelComponent.of(context).serves(model)) {
+            return; // stopped meanwhile, or a route file (or an earlier pod) serves it already
+        }
+        String source = "discovered-" + RoutesYaml.slug(model) + ".camel.yaml";
+        try {
+            if (live != null) {
+                live.apply(Map.of(source, RoutesYaml.discovered(model)));
+            } else {
+                PluginHelper.getRoutesLoader(context).loadRoutes(ResourceHelper.fromString(source, RoutesYaml.discovered(model)));
+            }
+            sources.add(source);
+        } catch (Exception e) {
+            LOG.error("the route of discovered model {} did not load: {}", model, e.getMessage());
+        }
+    }
+
+    private static Map<String, String> keys(Map<String, String> rp) {
+        Map<String, String> k = new java.util.TreeMap<>();
+        for (String key : KEYS) {
+            k.put(key, ModelCatalogue.routerKey(rp, key, ""));
+        }
+        return k;
+    }
+
+    @Override
+    public synchronized void close() {
+        pause();
+        routes.shutdownNow();
+    }
+}
