@@ -1,4 +1,4 @@
-// The official OpenAI Node SDK against a running router. Run by OpenAiClientIT:
+// The official OpenAI Node SDK against a running router. Run by FatJarIT:
 //   node check.mjs <router base URL, e.g. http://127.0.0.1:8000/v1> serve|fallback
 // Behind the router: backend b1 serves m-a (10 stream chunks, 100 ms apart), b2 serves m-b; the alias fast is
 // m-a, and m-a falls back to m-b. In "fallback", b1 is down. Exits non-zero on the first broken expectation.

@@ -180,8 +180,7 @@ class DynamicConfigTest {
         f.start(Map.of("router.static-backend-health-check-interval", "1", "router.static-backend-health-check-timeout-seconds", "1"),
                 "--dynamic-config-json", config.toString());
         h1.hang(); // its probes would time out
-        assertThat(status(h1)).isEqualTo("healthy");
-        assertThat(h1.count("/health")).isZero();
+        assertThat(h1.count("/health")).as("no probes while they are off").isZero();
 
         Files.writeString(config, text.formatted(h1.url(), h2.url(), "true"));
         await().atMost(Duration.ofSeconds(15)).until(() -> status(h1).equals("unhealthy"));

@@ -141,13 +141,16 @@ public class BackendBalancer extends LoadBalancerSupport {
 
     @Override
     protected void doStop() throws Exception {
-        io.github.camelllmrouter.catalogue.DiscoveredBackends registry = watched;
-        if (registry != null) {
-            registry.removeListener(onDeparted);
+        synchronized (lock) {
+            io.github.camelllmrouter.catalogue.DiscoveredBackends registry = watched;
+            if (registry != null) {
+                registry.removeListener(onDeparted);
+                watched = null; // registered again if the route starts again
+            }
+            discoveredProducers.values().forEach(org.apache.camel.support.service.ServiceHelper::stopService);
+            discoveredProducers.clear();
+            discoveredPools.clear();
         }
-        discoveredProducers.values().forEach(org.apache.camel.support.service.ServiceHelper::stopService);
-        discoveredProducers.clear();
-        discoveredPools.clear();
         super.doStop();
     }
 

@@ -25,7 +25,7 @@ public class LlmComponent extends DefaultComponent {
     private long ejectMaxMs = 300000;
     private int maxAttemptsPerRequest = 8;
     private volatile String routingLogic = "roundrobin";
-    private boolean healthChecks;
+    private volatile boolean healthChecks;
     private long healthCheckIntervalMs = 60000;
     private long healthCheckTimeoutMs = 10000;
     private String healthCheckProbe = "health";
@@ -136,6 +136,9 @@ public class LlmComponent extends DefaultComponent {
     private void probeAll(BackendClient c) {
         for (BackendState state : states.values()) {
             c.probe(java.net.URI.create(state.id()), healthCheckProbe, state.modelType(), healthCheckTimeoutMs).thenAccept(problem -> {
+                if (!healthChecks) {
+                    return; // turned off while this probe ran: what it found no longer counts
+                }
                 if (state.probed(problem == null, problem, unhealthyThreshold, healthyThreshold)) {
                     org.slf4j.LoggerFactory.getLogger(LlmComponent.class).warn("backend {} {} by its health check{}",
                             state.id(), problem == null ? "back in rotation" : "out of rotation",
@@ -193,7 +196,9 @@ public class LlmComponent extends DefaultComponent {
             if (state.inFlight() + state.streaming() == 0) {
                 states.remove(backendId);
                 metrics().forget(backendId);
-                org.slf4j.LoggerFactory.getLogger(LlmComponent.class).info("backend {} no longer used by any route: forgotten", backendId);
+                if (getCamelContext() == null || !getCamelContext().isStopping()) {
+                    org.slf4j.LoggerFactory.getLogger(LlmComponent.class).info("backend {} no longer used by any route: forgotten", backendId);
+                }
                 return;
             }
         }

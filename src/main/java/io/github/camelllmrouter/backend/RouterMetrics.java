@@ -58,6 +58,9 @@ public final class RouterMetrics {
 
     /** One call to one backend: outcome is "success", "client_error" (4xx passed through) or the failure reason. */
     public void attempt(String model, String backend, String outcome) {
+        if (!known(backend)) {
+            return;
+        }
         if (!"success".equals(outcome) && !"client_error".equals(outcome)) {
             counter("vllm:request_errors", "Total request errors", "server", backend, "model", model, "error_type", outcome).increment();
         }
@@ -89,6 +92,9 @@ public final class RouterMetrics {
     }
 
     public void failover(String model, String from, String reason) {
+        if (!known(from)) {
+            return;
+        }
         Counter.builder("llm_router_failovers").description("Retries on another backend of the same model, blamed on the backend that failed")
                 .tag("model", model).tag("backend", from).tag("reason", reason).register(registry).increment();
     }
@@ -144,6 +150,14 @@ public final class RouterMetrics {
         });
     }
 
+    /**
+     * Whether a backend's series may be written: one forgotten (no longer used) is not brought back by a request
+     * or probe that was still finishing when it went. "none" (no backend answered) always is.
+     */
+    private boolean known(String backend) {
+        return "none".equals(backend) || stats.containsKey(backend);
+    }
+
     /** A backend no longer used: its series (tagged server or backend) leave /metrics. */
     public void forget(String backend) {
         stats.remove(backend);
@@ -181,7 +195,7 @@ public final class RouterMetrics {
     /** One finished model request, counted for the model and backend that served it. */
     public void request(String model, String backend, int status, String outcome, long durationNanos, long ttftNanos,
                         long decodingNanos, long[] usage) {
-        String b = backend == null ? "none" : backend;
+        String b = backend == null || !known(backend) ? "none" : backend;
         RequestStats s = stats.get(b);
         if (s != null) {
             s.request(durationNanos / 1e9, ttftNanos / 1e9, decodingNanos / 1e9);
@@ -213,7 +227,7 @@ public final class RouterMetrics {
 
     /** The gap between two chunks of a stream. */
     public void interTokenLatency(String model, String backend, long nanos) {
-        RequestStats st = stats.get(backend);
+        RequestStats st = backend == null ? null : stats.get(backend);
         if (st != null) {
             st.interToken(nanos / 1e9);
         }
@@ -227,6 +241,9 @@ public final class RouterMetrics {
     }
 
     public void healthChange(String backend, boolean healthy) {
+        if (!known(backend)) {
+            return;
+        }
         Counter.builder("llm_router_health_changes").description("Backends entering or leaving rotation by active health check")
                 .tag("backend", backend).tag("healthy", Boolean.toString(healthy)).register(registry).increment();
     }
@@ -237,6 +254,9 @@ public final class RouterMetrics {
     }
 
     public void ejection(String backend, String reason) {
+        if (!known(backend)) {
+            return;
+        }
         Counter.builder("llm_router_ejections").description("Backends taken out of rotation by outlier detection")
                 .tag("backend", backend).tag("reason", reason).register(registry).increment();
     }

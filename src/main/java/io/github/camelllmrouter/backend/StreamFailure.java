@@ -35,7 +35,8 @@ public final class StreamFailure implements Handler<Throwable> {
 
     /**
      * Where failures go from now on. Call it after resuming the stream: a failure that came early is delivered
-     * on the stream's context, after the data that arrived before it.
+     * on the stream's context, after the data that arrived before it as far as that data flows at once (if the
+     * relay pauses the stream for a slow client, the failure can come first and the rest of that data is lost).
      */
     public void handler(Handler<Throwable> handler) {
         Throwable seen;

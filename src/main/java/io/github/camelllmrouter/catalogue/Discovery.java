@@ -52,30 +52,41 @@ public final class Discovery implements AutoCloseable {
      * found keep serving until the new selection has been read, then those it does not have are forgotten.
      */
     public synchronized void start(Map<String, String> rp) {
-        Set<String> previous = registry.backends();
-        pause();
+        boolean replacing = informer != null || !registry.backends().isEmpty();
         io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
         String api = ModelCatalogue.routerKey(rp, "k8s-api-url", null);
         if (api != null) {
             config.withMasterUrl(api).withTrustCerts("true".equalsIgnoreCase(ModelCatalogue.routerKey(rp, "k8s-trust-certs", "false")));
         }
-        kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config.build()).build();
+        // the new watch first: if it cannot be made, the running one goes on
+        io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+                .withConfig(config.build()).build();
         String namespace = ModelCatalogue.routerKey(rp, "k8s-namespace",
-                kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default");
-        informer = new K8sDiscovery(kubernetes, namespace, ModelCatalogue.routerKey(rp, "k8s-label-selector", null),
-                Integer.parseInt(ModelCatalogue.routerKey(rp, "k8s-port", "8000")),
-                Long.parseLong(ModelCatalogue.routerKey(rp, "k8s-watcher-timeout-seconds", "0")) * 1000,
-                context.getComponent("llm", LlmComponent.class).client(), registry);
+                client.getNamespace() != null ? client.getNamespace() : "default");
+        K8sDiscovery started;
+        try {
+            started = new K8sDiscovery(client, namespace, ModelCatalogue.routerKey(rp, "k8s-label-selector", null),
+                    Integer.parseInt(ModelCatalogue.routerKey(rp, "k8s-port", "8000")),
+                    Long.parseLong(ModelCatalogue.routerKey(rp, "k8s-watcher-timeout-seconds", "0")) * 1000,
+                    context.getComponent("llm", LlmComponent.class).client(), registry);
+        } catch (RuntimeException e) {
+            client.close();
+            throw e;
+        }
+        pause();
+        informer = started;
+        kubernetes = client;
         running = keys(rp);
-        K8sDiscovery started = informer;
-        if (!previous.isEmpty()) {
-            started.initial().thenRun(() -> {
+        if (replacing) {
+            // what the old watch found and the new one does not have leaves once the new one has been read
+            // (off the event loop that finished the last read: this takes the lock)
+            started.initial().thenRunAsync(() -> {
                 synchronized (Discovery.this) {
                     if (informer == started) {
-                        previous.stream().filter(url -> !started.found().contains(url)).forEach(registry::remove);
+                        registry.backends().stream().filter(url -> !started.found().contains(url)).forEach(registry::remove);
                     }
                 }
-            });
+            }, routes);
         }
         LOG.info("kubernetes discovery: namespace {}, label selector {}, port {}", namespace,
                 ModelCatalogue.routerKey(rp, "k8s-label-selector", "(none)"), ModelCatalogue.routerKey(rp, "k8s-port", "8000"));

@@ -22,6 +22,7 @@ public final class K8sDiscovery implements AutoCloseable {
     private final SharedIndexInformer<Pod> informer;
     private final int port;
     private volatile boolean closed;
+    private volatile boolean initialDone;
     // the backends this watch put in the registry, and which pods it has read (for initial())
     private final java.util.Set<String> found = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.Map<String, java.util.concurrent.CompletableFuture<Void>> read = new java.util.concurrent.ConcurrentHashMap<>();
@@ -62,11 +63,12 @@ public final class K8sDiscovery implements AutoCloseable {
                     LOG.info("pod {} not ready: backend {} out of rotation", pod.getMetadata().getName(), url);
                     found.remove(url);
                     backends.remove(url);
-                    read(url).complete(null);
+                    wasRead(url);
                     return;
                 }
                 String name = pod.getMetadata().getName();
-                http.listModels(URI.create(url), 5000).whenComplete((m, e) -> read(url).complete(null)).thenAccept(models -> {
+                // read only once the backend is in the registry (or known not to be): initial() waits for that
+                http.listModels(URI.create(url), 5000).thenAccept(models -> {
                     Pod now = informer == null ? null : informer.getIndexer().getByKey(pod.getMetadata().getNamespace() + "/" + name);
                     if (closed || informer != null && (now == null || !ready(now) || !url.equals(url(now)))) {
                         return; // it left, or changed, while its models were read
@@ -78,14 +80,18 @@ public final class K8sDiscovery implements AutoCloseable {
                     LOG.info("pod {} ready: backend {} serves {}", pod.getMetadata().getName(), url, models);
                     found.add(url);
                     backends.put(url, models);
-                });
+                }).whenComplete((v, e) -> wasRead(url));
             }
         }, resyncMs);
         // inform() returns once the first list is in the cache; its pods' events may still be on their way
         this.initial = java.util.concurrent.CompletableFuture.allOf(informer.getStore().list().stream()
                         .map(this::url).filter(java.util.Objects::nonNull).map(this::read)
                         .toArray(java.util.concurrent.CompletableFuture[]::new))
-                .completeOnTimeout(null, 15, java.util.concurrent.TimeUnit.SECONDS);
+                .completeOnTimeout(null, 15, java.util.concurrent.TimeUnit.SECONDS)
+                .whenComplete((v, e) -> {
+                    initialDone = true; // later pods need no tracking
+                    read.clear();
+                });
     }
 
     private String url(Pod pod) {
@@ -95,6 +101,12 @@ public final class K8sDiscovery implements AutoCloseable {
 
     private java.util.concurrent.CompletableFuture<Void> read(String url) {
         return read.computeIfAbsent(url, u -> new java.util.concurrent.CompletableFuture<>());
+    }
+
+    private void wasRead(String url) {
+        if (!initialDone) {
+            read(url).complete(null);
+        }
     }
 
     /**

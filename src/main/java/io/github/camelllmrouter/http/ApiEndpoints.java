@@ -37,12 +37,13 @@ public class ApiEndpoints {
 
     /**
      * 200 while the router can serve; lists models and every backend's state. 503 "starting" until every route
-     * has started (the HTTP port binds before the model routes after it do), so a readiness probe waits.
+     * has started (the HTTP port binds before the model routes after it do), so a readiness probe waits, and
+     * "stopping" once shutdown has begun.
      */
     public void health(Exchange exchange) throws JsonProcessingException {
         Map<String, Object> body = new LinkedHashMap<>();
-        if (!exchange.getContext().isStarted()) {
-            body.put("status", "starting");
+        if (!exchange.getContext().isStarted() || exchange.getContext().isStopping()) {
+            body.put("status", exchange.getContext().isStopping() ? "stopping" : "starting");
             json(exchange, 503, body);
             return;
         }
