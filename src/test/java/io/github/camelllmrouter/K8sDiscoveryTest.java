@@ -47,6 +47,14 @@ class K8sDiscoveryTest {
                 .endStatus().build();
     }
 
+    /** A fake backend serving m-k as a pod would: on its own loopback address, on the pods' port. */
+    FakeOpenAiBackend podBackend(String name, String ip, int port) {
+        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, name, "m-k");
+        b.start(ip, port);
+        f.backends.add(b);
+        return b;
+    }
+
     /** The sources of the live routes, as /health shows them. */
     String sources() throws Exception {
         return new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.get("/health").body()).path("routes").path("sources").toString();
@@ -60,12 +68,8 @@ class K8sDiscoveryTest {
     @Test
     void ready_pods_become_backends_and_leave_rotation_when_unready_or_deleted() throws Exception {
         int port = RouterFixture.freePort();
-        FakeOpenAiBackend k1 = new FakeOpenAiBackend(f.vertx, "k1", "m-k");
-        FakeOpenAiBackend k2 = new FakeOpenAiBackend(f.vertx, "k2", "m-k");
-        k1.start("127.0.0.2", port);
-        k2.start("127.0.0.3", port);
-        f.backends.add(k1);
-        f.backends.add(k2);
+        FakeOpenAiBackend k1 = podBackend("k1", "127.0.0.2", port);
+        FakeOpenAiBackend k2 = podBackend("k2", "127.0.0.3", port);
         // the mock API server has a self-signed certificate
         f.start(Map.of("router.k8s-api-url", client.getConfiguration().getMasterUrl(), "router.k8s-trust-certs", "true"),
                 "--service-discovery", "k8s", "--k8s-namespace", "llm", "--k8s-label-selector", "app=vllm",
@@ -130,12 +134,8 @@ class K8sDiscoveryTest {
     @Test
     void the_dynamic_config_turns_discovery_on_points_it_elsewhere_and_turns_it_off_live(@TempDir Path dir) throws Exception {
         int port = RouterFixture.freePort();
-        FakeOpenAiBackend blue = new FakeOpenAiBackend(f.vertx, "blue", "m-k");
-        FakeOpenAiBackend green = new FakeOpenAiBackend(f.vertx, "green", "m-k");
-        blue.start("127.0.0.4", port);
-        green.start("127.0.0.5", port);
-        f.backends.add(blue);
-        f.backends.add(green);
+        podBackend("blue", "127.0.0.4", port);
+        podBackend("green", "127.0.0.5", port);
         FakeOpenAiBackend fixed = f.backend("fixed", "m-s", "m-k");
         client.pods().inNamespace("llm").resource(pod("blue-1", "127.0.0.4", true, "blue")).create();
         client.pods().inNamespace("llm").resource(pod("green-1", "127.0.0.5", true, "green")).create();
