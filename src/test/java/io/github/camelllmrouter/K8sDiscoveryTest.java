@@ -140,19 +140,24 @@ class K8sDiscoveryTest {
         client.pods().inNamespace("llm").resource(pod("blue-1", "127.0.0.4", true, "blue")).create();
         client.pods().inNamespace("llm").resource(pod("green-1", "127.0.0.5", true, "green")).create();
         Path config = dir.resolve("router.json");
-        String staticConfig = "{\"service_discovery\": \"static\", \"static_backends\": \"%s\", \"static_models\": \"m-s\"}"
-                .formatted(fixed.url());
+        String staticConfig = "{\"service_discovery\": \"static\", \"static_backends\": \"%s,%s\", \"static_models\": \"m-s,m-k\"}"
+                .formatted(fixed.url(), fixed.url());
         String k8sConfig = "{\"service_discovery\": \"k8s\", \"k8s_namespace\": \"llm\", \"k8s_label_selector\": \"app=%s\", "
                 + "\"k8s_port\": " + port + "}";
         Files.writeString(config, staticConfig);
         f.start(Map.of("router.k8s-api-url", client.getConfiguration().getMasterUrl(), "router.k8s-trust-certs", "true"),
                 "--dynamic-config-json", config.toString());
         assertThat(servedBy("m-s")).isEqualTo("fixed");
-        assertThat(servedBy("m-k")).isEqualTo("status 404");
+        assertThat(servedBy("m-k")).isEqualTo("fixed");
 
-        // on: the pods' models are served, the static ones are gone
+        // on: the static routes serve until the pods have been read, then m-k moves to its pod in one swap (no
+        // request fails meanwhile) and m-s, which no pod serves, is gone
         Files.writeString(config, k8sConfig.formatted("blue"));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> servedBy("m-k").equals("blue"));
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
+            String s = servedBy("m-k");
+            assertThat(s).isIn("fixed", "blue");
+            return s.equals("blue");
+        });
         assertThat(servedBy("m-s")).isEqualTo("status 404");
         assertThat(f.get("/health").body()).contains("\"service_discovery\":\"k8s\"");
         assertThat(sources()).contains("discovered-m-k.camel.yaml");
@@ -168,10 +173,13 @@ class K8sDiscoveryTest {
             assertThat(servedBy("m-k")).isEqualTo("green");
         }
 
-        // off: a static catalogue again, which serves m-k too: in the same swap its route replaces the discovered one
-        Files.writeString(config, "{\"service_discovery\": \"static\", \"static_backends\": \"%s,%s\", \"static_models\": \"m-s,m-k\"}"
-                .formatted(fixed.url(), fixed.url()));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> servedBy("m-k").equals("fixed"));
+        // off: the static catalogue again, which serves m-k too: in the same swap its route replaces the discovered one
+        Files.writeString(config, staticConfig);
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
+            String s = servedBy("m-k");
+            assertThat(s).isIn("fixed", "green");
+            return s.equals("fixed");
+        });
         assertThat(servedBy("m-s")).isEqualTo("fixed");
         await().atMost(10, TimeUnit.SECONDS).until(() -> !f.get("/health").body().contains("127.0.0.5"));
         assertThat(sources()).doesNotContain("discovered-m-k.camel.yaml");

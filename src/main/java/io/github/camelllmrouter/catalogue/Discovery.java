@@ -40,6 +40,7 @@ public final class Discovery implements AutoCloseable {
     private K8sDiscovery informer;
     private io.fabric8.kubernetes.client.KubernetesClient kubernetes;
     private Map<String, String> running;
+    private boolean handingOver; // between start(rp, true) and handOver: models found wait for the hand-over
 
     public Discovery(CamelContext context) {
         this.context = context;
@@ -52,6 +53,14 @@ public final class Discovery implements AutoCloseable {
      * found keep serving until the new selection has been read, then those it does not have are forgotten.
      */
     public synchronized void start(Map<String, String> rp) {
+        start(rp, false);
+    }
+
+    /**
+     * As {@link #start(Map)}; with {@code handOver}, models found get no route until {@link #handOver}, which
+     * applies them together with the change that makes way for them.
+     */
+    public synchronized void start(Map<String, String> rp, boolean handOver) {
         boolean replacing = informer != null || !registry.backends().isEmpty();
         io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
         String api = ModelCatalogue.routerKey(rp, "k8s-api-url", null);
@@ -77,6 +86,7 @@ public final class Discovery implements AutoCloseable {
         informer = started;
         kubernetes = client;
         running = keys(rp);
+        handingOver = handOver;
         if (replacing) {
             // what the old watch found and the new one does not have leaves once the new one has been read
             // (off the event loop that finished the last read: this takes the lock)
@@ -107,6 +117,37 @@ public final class Discovery implements AutoCloseable {
     public synchronized void clear() {
         registry.backends().forEach(registry::remove);
         sources.clear();
+        handingOver = false;
+    }
+
+    /** Completes once the running watch has read its first list of pods (see {@link K8sDiscovery#initial()}). */
+    public synchronized java.util.concurrent.CompletableFuture<Void> initial() {
+        return informer == null ? java.util.concurrent.CompletableFuture.completedFuture(null) : informer.initial();
+    }
+
+    /**
+     * Applies {@code changes} and the routes of the models found since {@code start(rp, true)} as one change, so
+     * a model moves from the routes {@code changes} replaces to its discovered route with no gap. From then on a
+     * model found gets its route at once. A route loaded from {@code replaced} does not count as serving a model.
+     */
+    public synchronized void handOver(Map<String, String> changes, String replaced) throws LiveRoutes.InvalidRoutes {
+        Map<String, String> found = new java.util.LinkedHashMap<>();
+        // the registry's models, not those newModel was told of: that runs on its own thread, maybe later
+        for (String model : registry.models()) {
+            ModelConsumer serving = ModelComponent.of(context).current(model);
+            org.apache.camel.spi.Resource from = serving == null || serving.getRoute() == null ? null
+                    : serving.getRoute().getSourceResource();
+            if (serving == null || from != null && from.getLocation().endsWith(replaced)) {
+                found.put(source(model), RoutesYaml.discovered(model));
+            }
+        }
+        Map<String, String> all = new java.util.LinkedHashMap<>(changes);
+        all.putAll(found);
+        if (!all.isEmpty()) {
+            live.apply(all);
+        }
+        sources.addAll(found.keySet());
+        handingOver = false;
     }
 
     /** Whether it watches now, and with the same router.k8s-* keys as {@code rp}. */
@@ -129,11 +170,21 @@ public final class Discovery implements AutoCloseable {
         return live;
     }
 
+    private static String source(String model) {
+        return "discovered-" + RoutesYaml.slug(model) + ".camel.yaml";
+    }
+
     private synchronized void newModel(String model) {
-        if (running == null || ModelComponent.of(context).serves(model)) {
-            return; // stopped meanwhile, or a route file (or an earlier pod) serves it already
+        if (running == null) {
+            return; // stopped meanwhile
         }
-        String source = "discovered-" + RoutesYaml.slug(model) + ".camel.yaml";
+        if (handingOver) {
+            return; // its route comes with the hand-over
+        }
+        if (ModelComponent.of(context).serves(model)) {
+            return; // a route file (or an earlier pod) serves it already
+        }
+        String source = source(model);
         try {
             if (live != null) {
                 live.apply(Map.of(source, RoutesYaml.discovered(model)));

@@ -242,8 +242,22 @@ public final class DynamicConfig implements AutoCloseable {
             return;
         }
         boolean discoveryOff = !k8s && discovery.running();
+        boolean discoveryOn = k8s && !discovery.running();
         if (discoveryOff) {
             discovery.pause(); // no model found from now on, so every discovered route is in this change
+        }
+        if (discoveryOn) {
+            // the pods are read first, while the static routes still serve; their models' routes then replace
+            // the static ones in the same change
+            try {
+                discovery.start(now, true);
+                discovery.initial().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                discovery.pause();
+                discovery.clear();
+                refused(text, "turns kubernetes discovery on, but it did not start: " + e.getMessage(), true);
+                return;
+            }
         }
         Map<String, String> changes = new LinkedHashMap<>();
         String yaml = yaml(catalogue);
@@ -253,27 +267,32 @@ public final class DynamicConfig implements AutoCloseable {
         if (discoveryOff) {
             discovery.sources().forEach(s -> changes.put(s, null));
         }
-        if (!changes.isEmpty()) {
-            try {
+        try {
+            if (discoveryOn) {
+                discovery.handOver(changes, source);
+            } else if (!changes.isEmpty()) {
                 live.apply(changes);
-            } catch (LiveRoutes.InvalidRoutes e) {
-                if (discoveryOff) {
-                    discovery.start(effective(current)); // as it was
-                }
-                refused(text, e.getMessage(), false); // LiveRoutes counted and showed it
-                return;
             }
-            lastYaml = yaml;
+        } catch (LiveRoutes.InvalidRoutes e) {
+            if (discoveryOff) {
+                discovery.start(effective(current)); // as it was
+            } else if (discoveryOn) {
+                discovery.pause();
+                discovery.clear();
+            }
+            refused(text, e.getMessage(), false); // LiveRoutes counted and showed it
+            return;
         }
+        lastYaml = yaml;
         if (discoveryOff) {
             discovery.clear();
             LOG.info("dynamic config {}: kubernetes discovery off", file);
         } else if (k8s && !discovery.runs(now)) {
             try {
-                discovery.start(now);
+                discovery.start(now); // pointed elsewhere: the pods found so far serve until the new ones are read
             } catch (RuntimeException e) {
-                // the routes changed already: say so loudly, and count it
-                refused(text, "turned kubernetes discovery on, but it did not start: " + e.getMessage(), true);
+                refused(text, "points kubernetes discovery elsewhere, but the new watch did not start (the old one goes on): "
+                        + e.getMessage(), true);
                 return;
             }
         }
