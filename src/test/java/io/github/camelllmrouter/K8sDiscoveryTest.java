@@ -134,7 +134,7 @@ class K8sDiscoveryTest {
     @Test
     void the_dynamic_config_turns_discovery_on_points_it_elsewhere_and_turns_it_off_live(@TempDir Path dir) throws Exception {
         int port = RouterFixture.freePort();
-        podBackend("blue", "127.0.0.4", port);
+        podBackend("blue", "127.0.0.4", port).modelsDelayMs(800); // a window in which the pod is being read
         podBackend("green", "127.0.0.5", port);
         FakeOpenAiBackend fixed = f.backend("fixed", "m-s", "m-k");
         client.pods().inNamespace("llm").resource(pod("blue-1", "127.0.0.4", true, "blue")).create();
@@ -153,11 +153,14 @@ class K8sDiscoveryTest {
         // on: the static routes serve until the pods have been read, then m-k moves to its pod in one swap (no
         // request fails meanwhile) and m-s, which no pod serves, is gone
         Files.writeString(config, k8sConfig.formatted("blue"));
+        List<String> seen = new CopyOnWriteArrayList<>();
         await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
             String s = servedBy("m-k");
+            seen.add(s);
             assertThat(s).isIn("fixed", "blue");
             return s.equals("blue");
         });
+        assertThat(seen).as("the static route served while the pod was read").contains("fixed");
         assertThat(servedBy("m-s")).isEqualTo("status 404");
         assertThat(f.get("/health").body()).contains("\"service_discovery\":\"k8s\"");
         assertThat(sources()).contains("discovered-m-k.camel.yaml");

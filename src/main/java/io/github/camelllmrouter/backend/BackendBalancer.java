@@ -90,7 +90,7 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
         if (watched == null) {
             synchronized (lock) {
-                if (watched == null) {
+                if (watched == null && !isStoppingOrStopped()) { // a request left in a stopped route registers nothing
                     watched = registry;
                     registry.onRemoved(onDeparted);
                 }
@@ -99,8 +99,8 @@ public class BackendBalancer extends LoadBalancerSupport {
         String model = LlmCall.of(exchange).request().model();
         long version = registry.version();
         Pool cached = discoveredPools.get(model);
-        if (cached != null && cached.version() == version) {
-            return cached;
+        if (cached != null && cached.version() == version || isStoppingOrStopped()) {
+            return cached != null ? cached : base; // a stopped route starts no producer it would not stop
         }
         // under the lock, as departed() is: a producer is started only for a backend the registry has now, and
         // stopped only when the registry no longer has it

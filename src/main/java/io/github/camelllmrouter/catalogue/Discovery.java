@@ -137,17 +137,21 @@ public final class Discovery implements AutoCloseable {
             ModelConsumer serving = ModelComponent.of(context).current(model);
             org.apache.camel.spi.Resource from = serving == null || serving.getRoute() == null ? null
                     : serving.getRoute().getSourceResource();
-            if (serving == null || from != null && from.getLocation().endsWith(replaced)) {
+            String location = from == null ? null : from.getLocation();
+            if (serving == null || location != null && (location.equals(replaced) || location.endsWith(":" + replaced))) {
                 found.put(source(model), RoutesYaml.discovered(model));
             }
         }
         Map<String, String> all = new java.util.LinkedHashMap<>(changes);
         all.putAll(found);
-        if (!all.isEmpty()) {
-            live.apply(all);
+        try {
+            if (!all.isEmpty()) {
+                live.apply(all);
+            }
+            sources.addAll(found.keySet());
+        } finally {
+            handingOver = false; // on failure the caller stops and clears this discovery
         }
-        sources.addAll(found.keySet());
-        handingOver = false;
     }
 
     /** Whether it watches now, and with the same router.k8s-* keys as {@code rp}. */
@@ -170,8 +174,10 @@ public final class Discovery implements AutoCloseable {
         return live;
     }
 
+    /** The source of a discovered model's route; a name the slug changed gets a hash, so two never share one. */
     private static String source(String model) {
-        return "discovered-" + RoutesYaml.slug(model) + ".camel.yaml";
+        String slug = RoutesYaml.slug(model);
+        return "discovered-" + slug + (slug.equals(model) ? "" : "-" + Integer.toHexString(model.hashCode())) + ".camel.yaml";
     }
 
     private synchronized void newModel(String model) {

@@ -241,7 +241,8 @@ public final class DynamicConfig implements AutoCloseable {
             refused(text, e.getMessage(), true);
             return;
         }
-        boolean discoveryOff = !k8s && discovery.running();
+        // also when an earlier switch-off could not restart discovery and left its routes: they go now
+        boolean discoveryOff = !k8s && (discovery.running() || !discovery.sources().isEmpty());
         boolean discoveryOn = k8s && !discovery.running();
         if (discoveryOff) {
             discovery.pause(); // no model found from now on, so every discovered route is in this change
@@ -252,6 +253,11 @@ public final class DynamicConfig implements AutoCloseable {
             try {
                 discovery.start(now, true);
                 discovery.initial().get(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                discovery.pause();
+                discovery.clear();
+                return;
             } catch (Exception e) {
                 discovery.pause();
                 discovery.clear();
@@ -275,7 +281,12 @@ public final class DynamicConfig implements AutoCloseable {
             }
         } catch (LiveRoutes.InvalidRoutes e) {
             if (discoveryOff) {
-                discovery.start(effective(current)); // as it was
+                try {
+                    discovery.start(effective(current)); // as it was
+                } catch (RuntimeException restart) {
+                    LOG.error("kubernetes discovery could not be started again; its routes stay until a config without it applies: {}",
+                            restart.getMessage());
+                }
             } else if (discoveryOn) {
                 discovery.pause();
                 discovery.clear();

@@ -33,7 +33,8 @@ public final class K8sDiscovery implements AutoCloseable {
         this.port = port;
         var pods = client.pods().inNamespace(namespace);
         var selected = labelSelector == null || labelSelector.isBlank() ? pods : pods.withLabelSelector(labelSelector);
-        this.informer = selected.inform(new ResourceEventHandler<>() {
+        this.informer = selected.runnableInformer(resyncMs);
+        informer.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(Pod pod) {
                 update(pod);
@@ -70,20 +71,37 @@ public final class K8sDiscovery implements AutoCloseable {
                 // read only once the backend is in the registry (or known not to be): initial() waits for that
                 http.listModels(URI.create(url), 5000).thenAccept(models -> {
                     Pod now = informer == null ? null : informer.getIndexer().getByKey(pod.getMetadata().getNamespace() + "/" + name);
-                    if (closed || informer != null && (now == null || !ready(now) || !url.equals(url(now)))) {
+                    if (informer != null && (now == null || !ready(now) || !url.equals(url(now)))) {
                         return; // it left, or changed, while its models were read
                     }
                     if (models == null || models.isEmpty()) {
                         LOG.warn("pod {} is ready but {} lists no model; not routed", pod.getMetadata().getName(), url);
                         return;
                     }
-                    LOG.info("pod {} ready: backend {} serves {}", pod.getMetadata().getName(), url, models);
-                    found.add(url);
-                    backends.put(url, models);
+                    synchronized (K8sDiscovery.this) { // not after close(): what a closed watch found is cleared
+                        if (closed) {
+                            return;
+                        }
+                        LOG.info("pod {} ready: backend {} serves {}", pod.getMetadata().getName(), url, models);
+                        found.add(url);
+                        backends.put(url, models);
+                    }
                 }).whenComplete((v, e) -> wasRead(url));
             }
-        }, resyncMs);
-        // inform() returns once the first list is in the cache; its pods' events may still be on their way
+        });
+        try {
+            // the first list of pods, with a time limit (an unreachable API server must not hang the caller)
+            informer.start().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            informer.close();
+            throw new IllegalStateException("interrupted while listing the pods");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            informer.close();
+            throw new IllegalStateException("the Kubernetes API did not list the pods of namespace " + namespace
+                    + (e instanceof java.util.concurrent.TimeoutException ? " within 30 s" : ": " + e.getCause().getMessage()));
+        }
+        // the first list is in the cache; its pods' events may still be on their way
         this.initial = java.util.concurrent.CompletableFuture.allOf(informer.getStore().list().stream()
                         .map(this::url).filter(java.util.Objects::nonNull).map(this::read)
                         .toArray(java.util.concurrent.CompletableFuture[]::new))
@@ -132,7 +150,9 @@ public final class K8sDiscovery implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
+        synchronized (this) {
+            closed = true;
+        }
         informer.close();
     }
 }

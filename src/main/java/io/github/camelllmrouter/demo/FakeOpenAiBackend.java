@@ -90,6 +90,8 @@ public final class FakeOpenAiBackend {
     private volatile int chunks = DEFAULT_CHUNKS;
     private volatile long chunkDelayMs;
     private volatile long headersDelayMs;
+    private volatile long modelsDelayMs;
+    private volatile boolean stopped;
     private volatile int maxRecords = DEFAULT_MAX_RECORDS;
     private volatile int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     private final AtomicReference<FaultPlan> faultPlan = new AtomicReference<>(FaultPlan.HEALTHY);
@@ -135,6 +137,7 @@ public final class FakeOpenAiBackend {
         // negative port share one random port: the key must be unique per backend, or two would share a port
         int listenPort = port != 0 ? port : sharedRandomPortKey;
         AtomicInteger bound = new AtomicInteger();
+        stopped = false;
         deployment = await(vertx.deployVerticle(() -> new Listener(listenPort, bound),
                 new DeploymentOptions().setInstances(instances)));
         this.port = bound.get();
@@ -146,6 +149,7 @@ public final class FakeOpenAiBackend {
         if (deployment == null) {
             return;
         }
+        stopped = true; // a request that still reaches a closing connection gets no answer, as from a dead server
         Future<Void> closed = vertx.undeploy(deployment);
         deployment = null;
         if (!Context.isOnEventLoopThread()) {
@@ -187,6 +191,12 @@ public final class FakeOpenAiBackend {
     /** Pause between two stream events (default 0: all written at once). */
     public FakeOpenAiBackend chunkDelayMs(long ms) {
         this.chunkDelayMs = requireNonNegative(ms);
+        return this;
+    }
+
+    /** Wait this long before answering GET /v1/models (a server slow to say what it serves). */
+    public FakeOpenAiBackend modelsDelayMs(long ms) {
+        this.modelsDelayMs = requireNonNegative(ms);
         return this;
     }
 
@@ -319,6 +329,7 @@ public final class FakeOpenAiBackend {
         chunks = DEFAULT_CHUNKS;
         chunkDelayMs = 0;
         headersDelayMs = 0;
+        modelsDelayMs = 0;
         faultPlan.set(FaultPlan.HEALTHY);
         return this;
     }
@@ -348,6 +359,10 @@ public final class FakeOpenAiBackend {
     }
 
     private void handle(HttpServerRequest req) {
+        if (stopped) {
+            req.connection().close();
+            return;
+        }
         Call call = new Call(req, endpoint(req.method(), req.path()));
         req.response().putHeader(SERVED_BY, name).closeHandler(v -> call.clientGone());
         req.body().onComplete(ar -> {
@@ -451,7 +466,13 @@ public final class FakeOpenAiBackend {
                     boolean failing = faultPlan.get().failsHealthChecks();
                     end(failing ? 503 : 200, APPLICATION_JSON, failing ? HEALTH_FAILING : HEALTH_OK);
                 }
-                case MODELS -> end(200, APPLICATION_JSON, modelsJson);
+                case MODELS -> {
+                    if (modelsDelayMs > 0) {
+                        vertx.setTimer(modelsDelayMs, t -> end(200, APPLICATION_JSON, modelsJson));
+                    } else {
+                        end(200, APPLICATION_JSON, modelsJson);
+                    }
+                }
                 case METRICS -> end(200, PROMETHEUS_TEXT, FakeAnswers.metrics(servedModels, active.get()));
                 case NOT_FOUND -> end(404, APPLICATION_JSON, FakeAnswers.error(404, "not_found_error",
                         "no route for " + req.method().name() + " " + req.path()));
