@@ -8,7 +8,10 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** Outlier ejection: the ejection time grows with repeat ejections and shrinks again while healthy. */
+/**
+ * Outlier ejection: the ejection time grows while the backend keeps failing (a failed trial after an ejection
+ * ejects it again at once, for longer), and a success forgets its history.
+ */
 class BackendStateTest {
 
     static long ejectedForMs(BackendState s) {
@@ -17,23 +20,29 @@ class BackendStateTest {
     }
 
     @Test
-    void ejection_time_grows_on_repeat_and_shrinks_after_staying_healthy() {
-        BackendState s = new BackendState("http://b:1", new BackendState.OutlierPolicy(1, 200, 10000));
+    void ejection_time_grows_while_the_backend_keeps_failing_and_a_success_forgets_it() {
+        BackendState s = new BackendState("http://b:1", new BackendState.OutlierPolicy(2, 200, 10000));
+        assertThat(s.failure("status_503", null)).isFalse();
         assertThat(s.failure("status_503", null)).isTrue();
         assertThat(ejectedForMs(s)).isBetween(1L, 200L);
         await().atMost(Duration.ofSeconds(5)).until(s::available);
-        s.success();
-        assertThat(s.failure("status_503", null)).isTrue();
-        assertThat(ejectedForMs(s)).as("second ejection: twice the base").isBetween(201L, 400L);
+        assertThat(s.failure("status_503", null)).as("the trial after the ejection fails: out again at once").isTrue();
+        assertThat(ejectedForMs(s)).as("second ejection in a row: twice the base").isBetween(201L, 400L);
         await().atMost(Duration.ofSeconds(5)).until(s::available);
         s.success();
-        // healthy for more than two base times: the multiplier comes back down
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> {
-            s.success();
-            return s.describe().get("ejections").equals(0);
-        });
+        assertThat(s.describe().get("ejections")).isEqualTo(0);
+        assertThat(s.failure("status_503", null)).as("recovered: one failure is not an ejection again").isFalse();
         assertThat(s.failure("status_503", null)).isTrue();
-        assertThat(ejectedForMs(s)).as("back to the base time").isBetween(1L, 200L);
+        assertThat(ejectedForMs(s)).as("the next outage starts at the base time").isBetween(1L, 200L);
+    }
+
+    @Test
+    void a_retry_after_keeps_the_backend_out_for_exactly_that_long_and_is_not_an_ejection() {
+        BackendState s = new BackendState("http://b:1", new BackendState.OutlierPolicy(1, 60000, 300000));
+        assertThat(s.failure("status_429", 2L)).isTrue();
+        assertThat(ejectedForMs(s)).isBetween(1000L, 2000L);
+        assertThat(s.describe().get("status")).isEqualTo("retry_after");
+        assertThat(s.describe().get("ejections")).isEqualTo(0);
     }
 
     @Test

@@ -27,6 +27,9 @@ public class BackendBalancer extends LoadBalancerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(BackendBalancer.class);
 
+    /** Exchange property set when a request failed and left no backend of the model in rotation. */
+    public static final String OUT_OF_ROTATION = "llmRouterOutOfRotation";
+
     private final Integer rerouteAttempts;
     private volatile Pool fixed;
     private volatile boolean discovers;
@@ -192,12 +195,15 @@ public class BackendBalancer extends LoadBalancerSupport {
         return false;
     }
 
-    /** Any backend not tried yet, in rotation or not (panic). */
+    /**
+     * Any backend not tried yet, in rotation or not (panic, or a breaker's trial), but one waiting out the
+     * Retry-After it gave: it said when to come back.
+     */
     private Target anyUntried(Target[] all, boolean[] tried) {
         synchronized (lock) {
             for (int k = 0; k < all.length; k++) {
                 int i = (panicCursor++ & Integer.MAX_VALUE) % all.length;
-                if (!tried[i] && all[i].weight() > 0) {
+                if (!tried[i] && all[i].weight() > 0 && all[i].state().retryAfterRemainingMs() == 0) {
                     return all[i];
                 }
             }
@@ -206,6 +212,27 @@ public class BackendBalancer extends LoadBalancerSupport {
     }
 
     private int panicCursor;
+
+    /** True when no backend of the model (for this request) is in rotation. */
+    public boolean allOutOfRotation(Exchange exchange) {
+        for (Target t : pool(exchange).targets()) {
+            if (t.state().available()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** True when a backend of the model came back in rotation after {@code sinceNanos} and has not answered since. */
+    public boolean returnedSince(Exchange exchange, long sinceNanos) {
+        for (Target t : pool(exchange).targets()) {
+            long at = t.state().returnedAtNanos();
+            if (at != 0 && at - sinceNanos > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
@@ -345,7 +372,14 @@ public class BackendBalancer extends LoadBalancerSupport {
             String logic = component.getRoutingLogic();
             String prefix = "prefixaware".equals(logic) ? call.request().promptPrefix(component.getPrefixMinMatchLength()) : null;
             Target picked = pick(pool, tried, sessionKey(), prefix, "least-loaded".equals(logic));
-            if (picked == null && last == null && lastResort(exchange.getContext())) {
+            if (picked == null && call.trial()) {
+                // a half-open breaker's trial: the backends out of rotation are exactly what it probes
+                picked = anyUntried(all, tried);
+                if (picked != null) {
+                    LOG.info("trial request={} model={}: the breaker is half-open; trying {} although it is out of rotation",
+                            call.requestId(), model(), picked.endpoint.backendId());
+                }
+            } else if (picked == null && last == null && lastResort(exchange.getContext())) {
                 picked = anyUntried(all, tried);
                 if (picked != null) {
                     LOG.warn("panic request={} model={}: every backend is out of rotation and there is no fallback; trying {}",
@@ -393,7 +427,7 @@ public class BackendBalancer extends LoadBalancerSupport {
                 callback.done(false);
                 return;
             }
-            if ("client_closed".equals(failure.reason())) {
+            if (BackendException.CLIENT_CLOSED.equals(failure.reason())) {
                 finish(failure); // nobody to answer: no failover, and not the backend's fault
                 return;
             }
@@ -421,8 +455,17 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         private void finish(Throwable error) {
+            if (error instanceof BackendException && noneInRotation()) {
+                // outlier detection has taken every backend out and sends the model's requests on by itself: the
+                // model's breaker must not open on top of it, or it would hold the model back once they return
+                exchange.setProperty(OUT_OF_ROTATION, true);
+            }
             exchange.setException(error);
             callback.done(false);
+        }
+
+        private boolean noneInRotation() {
+            return allOutOfRotation(exchange);
         }
 
         private String model() {
@@ -448,7 +491,16 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         private BackendException unavailable() {
-            return new BackendException(null, "no_backend_available", 0, null, null, null,
+            // backends waiting out a Retry-After: the client is told when the first of them is back
+            long wait = Long.MAX_VALUE;
+            for (Target t : all) {
+                long left = t.state().retryAfterRemainingMs();
+                if (left > 0) {
+                    wait = Math.min(wait, left);
+                }
+            }
+            Long retryAfter = wait == Long.MAX_VALUE ? null : Math.max(1, (wait + 999) / 1000);
+            return new BackendException(null, BackendException.NO_BACKEND_AVAILABLE, 0, null, null, retryAfter,
                     "every backend of model " + model() + " is out of rotation");
         }
     }

@@ -7,6 +7,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 
@@ -18,6 +19,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
@@ -36,6 +38,8 @@ public final class BackendClient implements AutoCloseable {
 
     private final Vertx vertx;
     private final HttpClient http;
+    private final HttpClient fresh;
+    private final Set<HttpConnection> unused = ConcurrentHashMap.newKeySet();
     private final long firstByteTimeoutMs;
     private final long totalTimeoutMs;
     private final IntPredicate retryableStatus;
@@ -46,15 +50,24 @@ public final class BackendClient implements AutoCloseable {
         HttpClientOptions http = new HttpClientOptions()
                 .setConnectTimeout((int) options.connectTimeoutMs())
                 .setKeepAlive(true)
+                .setKeepAliveTimeout(options.idleConnectionTimeoutSeconds())
                 .setTcpNoDelay(true)
                 .setDecompressionSupported(false)
                 .setMaxInitialLineLength(16 * 1024)
                 .setMaxHeaderSize(64 * 1024);
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(options.maxConnectionsPerBackend()).setMaxWaitQueueSize(-1);
-        this.http = vertx.createHttpClient(http, pool);
+        this.http = vertx.httpClientBuilder().with(http).with(pool).withConnectHandler(this::connected).build();
+        // a request that met a stale pooled connection is sent again on a connection of its own
+        this.fresh = vertx.createHttpClient(new HttpClientOptions(http).setKeepAlive(false), pool);
         this.firstByteTimeoutMs = options.firstByteTimeoutMs();
         this.totalTimeoutMs = options.totalTimeoutMs();
         this.retryableStatus = StatusCodes.parse(options.retryableStatusCodes());
+    }
+
+    /** A new pooled connection: its first request is not a reuse. */
+    private void connected(HttpConnection connection) {
+        unused.add(connection);
+        connection.closeHandler(v -> unused.remove(connection));
     }
 
     public Vertx vertx() {
@@ -98,17 +111,31 @@ public final class BackendClient implements AutoCloseable {
             }
         }
         ro.putHeader("content-type", "application/json");
-        http.request(ro).onComplete(ar -> {
+        send(http, ro, backend, body, firstByteTimeoutMs, clientGone, result);
+        return result;
+    }
+
+    /**
+     * One try. A pooled keep-alive connection may have been closed by the backend while it was idle (a short
+     * keep-alive timeout, a restart, a load balancer in between) just as the request went out on it: when the
+     * request fails on a reused connection before any byte of an answer, the backend never processed it, and it
+     * is sent once more on a new connection. Only that second failure counts.
+     */
+    private void send(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
+                      CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
+        long started = System.nanoTime();
+        client.request(ro).onComplete(ar -> {
             if (ar.failed()) {
                 result.completeExceptionally(transportFailure(backend, ar.cause(), false));
                 return;
             }
             HttpClientRequest req = ar.result();
+            boolean reused = client == http && !unused.remove(req.connection());
             if (clientGone != null) {
                 clientGone.thenRun(() -> {
                     if (!result.isDone()) {
-                        result.completeExceptionally(new BackendException(backend, "client_closed", 0, null, null, null,
-                                "the client went away before " + backend + " answered"));
+                        result.completeExceptionally(new BackendException(backend, BackendException.CLIENT_CLOSED, 0, null,
+                                null, null, "the client went away before " + backend + " answered"));
                         req.reset();
                     }
                 });
@@ -122,14 +149,16 @@ public final class BackendClient implements AutoCloseable {
             });
             req.send(Buffer.buffer(body)).onComplete(rr -> {
                 vertx.cancelTimer(timer);
-                if (rr.failed()) {
-                    result.completeExceptionally(transportFailure(backend, rr.cause(), true));
-                } else {
+                if (rr.succeeded()) {
                     onResponse(backend, req, rr.result(), result);
+                } else if (reused && !result.isDone()) {
+                    long left = firstByteTimeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                    send(fresh, ro, backend, body, Math.max(1, left), clientGone, result);
+                } else {
+                    result.completeExceptionally(transportFailure(backend, rr.cause(), true));
                 }
             });
         });
-        return result;
     }
 
     private void onResponse(String backend, HttpClientRequest req, HttpClientResponse resp,
@@ -330,6 +359,7 @@ public final class BackendClient implements AutoCloseable {
     @Override
     public void close() {
         http.close();
+        fresh.close();
         vertx.close();
     }
 }

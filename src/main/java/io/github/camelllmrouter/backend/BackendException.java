@@ -6,6 +6,11 @@ package io.github.camelllmrouter.backend;
  */
 public class BackendException extends Exception {
 
+    /** The client hung up before the answer: nobody's failure (no ejection, breaker or fallback). */
+    public static final String CLIENT_CLOSED = "client_closed";
+    /** Every backend of the model is out of rotation, so none was tried. */
+    public static final String NO_BACKEND_AVAILABLE = "no_backend_available";
+
     private final String backend;
     private final String reason;
     private final int status;
@@ -49,5 +54,15 @@ public class BackendException extends Exception {
 
     public Long retryAfterSeconds() {
         return retryAfterSeconds;
+    }
+
+    /** The backend failure under Camel's wrappers, or null. */
+    public static BackendException find(Throwable thrown) {
+        for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof BackendException b) {
+                return b;
+            }
+        }
+        return null;
     }
 }

@@ -22,7 +22,8 @@ public final class BackendState {
     private int consecutiveFailures;
     private int ejections;
     private long ejectedUntilNanos;
-    private long healthySinceNanos;
+    private boolean retryAfter; // out of rotation by a Retry-After, not by an ejection
+    private long probeReturnNanos; // when a health check last brought it back, until it answers
     private String lastError;
     private boolean probeHealthy = true;
     private int probeFailures;
@@ -124,6 +125,12 @@ public final class BackendState {
         return probeHealthy && (ejectedUntilNanos == 0 || System.nanoTime() - ejectedUntilNanos >= 0);
     }
 
+    /** While the backend waits out a Retry-After it gave: how long is left (0 when it is not waiting). */
+    public synchronized long retryAfterRemainingMs() {
+        long left = ejectedUntilNanos - System.nanoTime();
+        return retryAfter && ejectedUntilNanos != 0 && left > 0 ? TimeUnit.NANOSECONDS.toMillis(left) + 1 : 0;
+    }
+
     /** Active health checks were turned off: a backend they had taken out is back in rotation. */
     public synchronized void probesOff() {
         probeHealthy = true;
@@ -137,6 +144,35 @@ public final class BackendState {
      * backend does not flap in and out of rotation; returns true when the state changed.
      */
     public synchronized boolean probed(boolean ok, String detail, int unhealthyThreshold, int healthyThreshold) {
+        boolean wasAvailable = available();
+        boolean changed = recordProbe(ok, detail, unhealthyThreshold, healthyThreshold);
+        if (ok && probeHealthy && ejectedUntilNanos != 0 && !retryAfter) {
+            // a passing active check un-ejects a passively ejected backend (Envoy's default), so recovery is
+            // never held back by a long ejection
+            ejectedUntilNanos = 0;
+            ejections = 0;
+            consecutiveFailures = 0;
+        }
+        if (!wasAvailable && available()) {
+            probeReturnNanos = System.nanoTime();
+        }
+        return changed;
+    }
+
+    /**
+     * When this backend came back in rotation and has not answered since (its ejection time ended, or its health
+     * check passed), or 0: in rotation all along, confirmed by an answer, or still out. An open model breaker
+     * lets a trial through when one of its backends came back after it opened.
+     */
+    public synchronized long returnedAtNanos() {
+        if (!available()) {
+            return 0;
+        }
+        long ejectionEnd = ejectedUntilNanos != 0 ? ejectedUntilNanos : 0;
+        return ejectionEnd != 0 && (probeReturnNanos == 0 || ejectionEnd - probeReturnNanos > 0) ? ejectionEnd : probeReturnNanos;
+    }
+
+    private boolean recordProbe(boolean ok, String detail, int unhealthyThreshold, int healthyThreshold) {
         lastProbeMillis = System.currentTimeMillis();
         lastProbe = ok ? "ok" : detail;
         if (ok) {
@@ -157,40 +193,47 @@ public final class BackendState {
         return false;
     }
 
+    /**
+     * A call answered. After an ejection this is the trial that brings the backend back, and its history is
+     * forgotten: the next outage is ejected for the base time again, as for a backend that never failed.
+     */
     public synchronized void success() {
         consecutiveFailures = 0;
-        long now = System.nanoTime();
-        if (ejectedUntilNanos != 0 && now - ejectedUntilNanos >= 0) {
-            ejectedUntilNanos = 0; // back in rotation: the trial request after the ejection went through
-            healthySinceNanos = now;
-        }
-        // as Envoy does, the ejection multiplier shrinks again for each base time the backend stays healthy
-        if (ejections > 0 && ejectedUntilNanos == 0
-            && now - healthySinceNanos >= TimeUnit.MILLISECONDS.toNanos(policy.baseEjectionMs())) {
-            ejections--;
-            healthySinceNanos = now;
-        }
+        probeReturnNanos = 0;
+        // after its ejection time, or on a half-open breaker's trial before it: it answers, so it is back
+        ejectedUntilNanos = 0;
+        ejections = 0;
+        retryAfter = false;
     }
 
-    /** Records a failed call; returns true when this failure ejected the backend. */
+    /**
+     * Records a failed call; returns true when it took the backend out of rotation. A Retry-After keeps the
+     * backend out for exactly that long (capped at the longest ejection) and is not counted as an outlier: the
+     * backend said when to come back. Otherwise {@code consecutiveFailures} in a row eject it for the base time
+     * times the ejections in a row; the first call after an ejection is its trial, and a failed trial ejects it
+     * again at once, for longer. A success resets all of it.
+     */
     public synchronized boolean failure(String reason, Long retryAfterSeconds) {
         failures.incrementAndGet();
         lastError = reason;
-        consecutiveFailures++;
         long now = System.nanoTime();
         long outForMs = 0;
-        if (consecutiveFailures >= policy.consecutiveFailures()) {
-            ejections++;
-            outForMs = Math.min(policy.baseEjectionMs() * ejections, policy.maxEjectionMs());
-            consecutiveFailures = 0;
-        }
-        if (retryAfterSeconds != null) {
-            // honoured, but never longer than the longest ejection: one gateway's 429 must not take a backend out for a day
-            outForMs = Math.max(outForMs, Math.min(TimeUnit.SECONDS.toMillis(retryAfterSeconds), policy.maxEjectionMs()));
+        if (retryAfterSeconds != null && retryAfterSeconds > 0) {
+            outForMs = Math.min(TimeUnit.SECONDS.toMillis(retryAfterSeconds), policy.maxEjectionMs());
+            retryAfter = true;
+        } else {
+            consecutiveFailures++;
+            boolean failedTrial = ejections > 0 && ejectedUntilNanos != 0 && now - ejectedUntilNanos >= 0;
+            if (consecutiveFailures >= policy.consecutiveFailures() || failedTrial) {
+                ejections++;
+                outForMs = Math.min(policy.baseEjectionMs() * ejections, policy.maxEjectionMs());
+                consecutiveFailures = 0;
+                retryAfter = false;
+            }
         }
         if (outForMs > 0) {
             long until = now + TimeUnit.MILLISECONDS.toNanos(outForMs);
-            if (ejectedUntilNanos == 0 || until - ejectedUntilNanos > 0) {
+            if (ejectedUntilNanos == 0 || now - ejectedUntilNanos >= 0 || until - ejectedUntilNanos > 0) {
                 ejectedUntilNanos = until;
             }
             return true;
@@ -204,7 +247,7 @@ public final class BackendState {
         m.put("url", id);
         long now = System.nanoTime();
         boolean out = ejectedUntilNanos != 0 && ejectedUntilNanos - now > 0;
-        m.put("status", !probeHealthy ? "unhealthy" : out ? "ejected" : "healthy");
+        m.put("status", !probeHealthy ? "unhealthy" : out ? (retryAfter ? "retry_after" : "ejected") : "healthy");
         if (out) {
             m.put("ejected_for_ms", TimeUnit.NANOSECONDS.toMillis(ejectedUntilNanos - now));
         }

@@ -17,6 +17,7 @@ public class LlmComponent extends DefaultComponent {
     private long firstByteTimeoutMs = 60000;
     private long totalTimeoutMs = 600000;
     private int maxConnectionsPerBackend = 2000;
+    private int idleConnectionTimeoutSeconds = 4;
     private int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
     private String retryableStatusCodes = "429,5xx";
     private int maxFailoverAttempts = 2;
@@ -57,7 +58,7 @@ public class LlmComponent extends DefaultComponent {
             synchronized (this) {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
-                            totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes));
+                            totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes, idleConnectionTimeoutSeconds));
                     BackendClient started = client;
                     started.probeApiKey(healthCheckApiKey != null ? healthCheckApiKey : System.getenv("VLLM_API_KEY"));
                     if (healthChecks) {
@@ -260,6 +261,15 @@ public class LlmComponent extends DefaultComponent {
 
     public void setMaxConnectionsPerBackend(int maxConnectionsPerBackend) {
         this.maxConnectionsPerBackend = maxConnectionsPerBackend;
+    }
+
+    public int getIdleConnectionTimeoutSeconds() {
+        return idleConnectionTimeoutSeconds;
+    }
+
+    /** A pooled backend connection idle this long is closed (below vLLM's 5 s keep-alive; 0 = never). */
+    public void setIdleConnectionTimeoutSeconds(int idleConnectionTimeoutSeconds) {
+        this.idleConnectionTimeoutSeconds = idleConnectionTimeoutSeconds;
     }
 
     public int getEventLoops() {

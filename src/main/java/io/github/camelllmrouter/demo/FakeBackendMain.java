@@ -16,7 +16,7 @@ public final class FakeBackendMain {
     private static final String USAGE = """
             usage: FakeBackendMain [--port N] [--name NAME] [--models M1,M2,...] [--chunks N]
                                    [--chunk-delay-ms MS] [--headers-delay-ms MS] [--instances N]
-                                   [--max-records N]
+                                   [--max-records N] [--idle-timeout-ms MS]
               --port              port on 127.0.0.1, 0 = any free one (default 9001)
               --name              backend name, sent back in x-served-by (default fake)
               --models            comma-separated models listed by /v1/models (default fake-model)
@@ -24,7 +24,9 @@ public final class FakeBackendMain {
               --chunk-delay-ms    pause between SSE events (default 0)
               --headers-delay-ms  pause before answering a model request (default 0)
               --instances         listener instances, i.e. event loops (default: one per CPU)
-              --max-records       requests kept in memory for inspection (default 0: none)""";
+              --max-records       requests kept in memory for inspection (default 0: none)
+              --idle-timeout-ms   close connections idle this long, as a server's keep-alive timeout
+                                  (default 0: never)""";
 
     private FakeBackendMain() {
     }
@@ -38,6 +40,7 @@ public final class FakeBackendMain {
         long headersDelayMs = 0;
         int instances = 0;
         int maxRecords = 0;
+        long idleTimeoutMs = 0;
         try {
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
@@ -58,6 +61,7 @@ public final class FakeBackendMain {
                     case "--headers-delay-ms" -> headersDelayMs = Long.parseLong(value);
                     case "--instances" -> instances = Integer.parseInt(value);
                     case "--max-records" -> maxRecords = Integer.parseInt(value);
+                    case "--idle-timeout-ms" -> idleTimeoutMs = Long.parseLong(value);
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
             }
@@ -71,7 +75,8 @@ public final class FakeBackendMain {
         Vertx vertx = Vertx.vertx();
         // a standalone backend serves benchmarks: nobody reads its records, so by default it keeps none
         FakeOpenAiBackend backend = new FakeOpenAiBackend(vertx, name, served)
-                .chunks(chunks).chunkDelayMs(chunkDelayMs).headersDelayMs(headersDelayMs).maxRecords(maxRecords);
+                .chunks(chunks).chunkDelayMs(chunkDelayMs).headersDelayMs(headersDelayMs).maxRecords(maxRecords)
+                .idleTimeoutMs(idleTimeoutMs);
         if (instances > 0) {
             backend.instances(instances);
         }

@@ -4,6 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,6 +22,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
@@ -92,6 +95,10 @@ public final class FakeOpenAiBackend {
     private volatile long headersDelayMs;
     private volatile long modelsDelayMs;
     private volatile boolean stopped;
+    private volatile boolean closeReused;
+    private volatile long idleTimeoutMs;
+    private final Set<HttpConnection> servedConnections = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger closedReused = new AtomicInteger();
     private volatile int maxRecords = DEFAULT_MAX_RECORDS;
     private volatile int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     private final AtomicReference<FaultPlan> faultPlan = new AtomicReference<>(FaultPlan.HEALTHY);
@@ -258,6 +265,26 @@ public final class FakeOpenAiBackend {
         return faultPlan.get().fault();
     }
 
+    /**
+     * Close a kept-alive connection, without an answer, when a second request arrives on it: what a server does
+     * whose keep-alive timeout closed the connection just as the client sent its next request on it.
+     */
+    public FakeOpenAiBackend closeReusedConnections(boolean on) {
+        this.closeReused = on;
+        return this;
+    }
+
+    /** Close connections idle this long (a server's keep-alive timeout; 0: never); applies from the next start. */
+    public FakeOpenAiBackend idleTimeoutMs(long ms) {
+        this.idleTimeoutMs = requireNonNegative(ms);
+        return this;
+    }
+
+    /** Requests that met {@link #closeReusedConnections(boolean)} and were closed unanswered. */
+    public int closedReused() {
+        return closedReused.get();
+    }
+
     /** How many {@link Received} records are kept, oldest dropped first (default 10,000); count() counts all. */
     public FakeOpenAiBackend maxRecords(int max) {
         this.maxRecords = requireNonNegative(max);
@@ -348,7 +375,8 @@ public final class FakeOpenAiBackend {
         @Override
         public void start(Promise<Void> started) {
             HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
-                    .setCompressionSupported(false).setDecompressionSupported(false);
+                    .setCompressionSupported(false).setDecompressionSupported(false)
+                    .setIdleTimeout((int) idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
             vertx.createHttpServer(options).requestHandler(FakeOpenAiBackend.this::handle).listen()
                     .onSuccess(server -> {
                         bound.set(server.actualPort());
@@ -362,6 +390,15 @@ public final class FakeOpenAiBackend {
         if (stopped) {
             req.connection().close();
             return;
+        }
+        if (closeReused) {
+            HttpConnection connection = req.connection();
+            if (!servedConnections.add(connection)) {
+                closedReused.incrementAndGet();
+                connection.close();
+                return;
+            }
+            connection.closeHandler(v -> servedConnections.remove(connection));
         }
         Call call = new Call(req, endpoint(req.method(), req.path()));
         req.response().putHeader(SERVED_BY, name).closeHandler(v -> call.clientGone());

@@ -35,6 +35,7 @@ public final class LlmCall {
     private volatile io.github.camelllmrouter.backend.BackendState servedState;
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
+    private volatile boolean trial;
     private final List<String> trail = new ArrayList<>();
     private final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile io.github.camelllmrouter.backend.RouterMetrics metrics;
@@ -180,6 +181,15 @@ public final class LlmCall {
         if (fallbackFrom == null) {
             fallbackFrom = model;
         }
+    }
+
+    /** True while the model being tried is on a half-open breaker's trial: backends out of rotation may be used. */
+    public boolean trial() {
+        return trial;
+    }
+
+    public void trial(boolean trial) {
+        this.trial = trial;
     }
 
     public Long retryAfterSeconds() {

@@ -128,6 +128,16 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
     }
 
     static void writeError(LlmCall call, Throwable error) {
+        BackendException gone = BackendException.find(error);
+        if (gone != null && BackendException.CLIENT_CLOSED.equals(gone.reason())) {
+            // the client hung up: nobody to answer, and nobody's failure (recorded as nginx does, 499)
+            call.answered();
+            if (call.metrics() != null) {
+                RequestRecord.done(call, call.metrics(), 499, BackendException.CLIENT_CLOSED,
+                        System.nanoTime() - call.startNanos(), null);
+            }
+            return;
+        }
         ErrorAnswer answer = ErrorAnswer.of(error, call);
         io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", "application/json");
         if (answer.retryAfterSeconds() != null) {
