@@ -225,6 +225,33 @@ public final class RouterMetrics {
         }
     }
 
+    /** A request the router answered itself before routing it: no model or backend label, the answer's code as outcome. */
+    public void routerAnswer(int status, String code) {
+        counter("llm_router_requests", "Model requests by model and backend that served, status class and outcome",
+                "model", "none", "backend", "none", "status", (status / 100) + "xx", "outcome", code).increment();
+    }
+
+    private volatile boolean connectionsGauge;
+
+    /** The open client connections (registered once). */
+    public void clientConnections(java.util.function.Supplier<Number> open) {
+        if (!connectionsGauge) {
+            synchronized (this) {
+                if (!connectionsGauge) {
+                    io.micrometer.core.instrument.Gauge.builder("llm_router_client_connections", open)
+                            .description("Open client connections").register(registry);
+                    connectionsGauge = true;
+                }
+            }
+        }
+    }
+
+    /** A client connection the front door closed: header_timeout, body_timeout, idle_timeout or limit. */
+    public void clientConnectionClosed(String reason) {
+        counter("llm_router_client_connections_closed", "Client connections closed by the front door, by reason",
+                "reason", reason).increment();
+    }
+
     /** The gap between two chunks of a stream. */
     public void interTokenLatency(String model, String backend, long nanos) {
         RequestStats st = backend == null ? null : stats.get(backend);

@@ -63,9 +63,7 @@ public class LlmSteps {
         // x-request-id: the client's, or one made here; returned to the client and forwarded to the backend
         String requestId = headers.get(REQUEST_ID);
         if (requestId == null || requestId.isBlank() || requestId.length() > 200) {
-            // random, not secret: ThreadLocalRandom spares the SecureRandom behind UUID.randomUUID() on every request
-            java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
-            requestId = new java.util.UUID(r.nextLong() & ~0xF000L | 0x4000L, r.nextLong() & 0x3FFFFFFFFFFFFFFFL | 0x8000000000000000L).toString();
+            requestId = RequestIds.next();
             headers.set(REQUEST_ID, requestId);
         }
         LlmCall call = new LlmCall(exchange.getIn(NettyHttpMessage.class).getHeader(

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.backend.RouterMetrics;
+import io.netty.handler.codec.http.HttpRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +73,41 @@ public final class RequestRecord {
         done(call, metrics, status, outcome, ttftNanos, 0, usage);
     }
 
+    /**
+     * A request the router answered itself before any route saw it (a request that is not valid HTTP, a refused
+     * method, a timeout, shutdown): one access-log line and one count, like any other request.
+     */
+    public static void routerAnswer(RouterMetrics metrics, HttpRequest request, String path, int status, String code,
+                                    long durationNanos) {
+        metrics.routerAnswer(status, code);
+        if (!ACCESS.isInfoEnabled()) {
+            return;
+        }
+        Map<String, Object> line = new LinkedHashMap<>();
+        String id = request != null && !request.decoderResult().isFailure() ? request.headers().get("x-request-id") : null;
+        line.put("request_id", id != null && !id.isBlank() && id.length() <= 200 ? id : RequestIds.next());
+        line.put("method", request != null && !request.decoderResult().isFailure() ? request.method().name() : "-");
+        line.put("path", path == null ? "-" : path.length() > 200 ? path.substring(0, 200) + "..." : path);
+        line.put("status", status);
+        line.put("outcome", code);
+        line.put("duration_ms", TimeUnit.NANOSECONDS.toMicros(durationNanos) / 1000.0);
+        log(line);
+    }
+
+    private static void log(Map<String, Object> line) {
+        if (json) {
+            try {
+                ACCESS.info(JSON.writeValueAsString(line));
+            } catch (JsonProcessingException e) {
+                ACCESS.info(line.toString());
+            }
+        } else {
+            StringBuilder b = new StringBuilder();
+            line.forEach((k, v) -> b.append(b.length() == 0 ? "" : " ").append(k).append('=').append(v));
+            ACCESS.info(b.toString());
+        }
+    }
+
     /** @param decodingNanos for a stream, from its first chunk to its end */
     public static void done(LlmCall call, RouterMetrics metrics, int status, String outcome, long ttftNanos,
                             long decodingNanos, long[] usage) {
@@ -110,16 +146,6 @@ public final class RequestRecord {
         if (!trail.isEmpty()) {
             line.put("trail", trail); // the failed attempts and fallbacks on the way to this answer
         }
-        if (json) {
-            try {
-                ACCESS.info(JSON.writeValueAsString(line));
-            } catch (JsonProcessingException e) {
-                ACCESS.info(line.toString());
-            }
-        } else {
-            StringBuilder b = new StringBuilder();
-            line.forEach((k, v) -> b.append(b.length() == 0 ? "" : " ").append(k).append('=').append(v));
-            ACCESS.info(b.toString());
-        }
+        log(line);
     }
 }

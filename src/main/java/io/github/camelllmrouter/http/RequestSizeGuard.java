@@ -69,6 +69,10 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
                 }
                 return;
             }
+            if (msg instanceof HttpRequest request && request.decoderResult().isFailure()) {
+                ctx.fireChannelRead(msg); // not a request: the front door answers it (its headers may be anything)
+                return;
+            }
             if (msg instanceof HttpRequest request) {
                 seen = 0;
                 long declared = HttpUtil.getContentLength(request, -1L);

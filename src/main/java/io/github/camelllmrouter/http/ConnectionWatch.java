@@ -1,0 +1,126 @@
+package io.github.camelllmrouter.http;
+
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+
+/**
+ * Bounds one client connection in time: a request's headers must arrive within the header timeout of its first
+ * byte (of the connection's opening, for its first request), its body within the body timeout, and a kept-alive
+ * connection with no request in progress is closed after the idle timeout. A request being answered (a stream
+ * included) is never cut by these. A timeout while a request is arriving is answered 408; an idle connection is
+ * just closed. Two handlers: {@link #bytes()} at the head of the pipeline sees the first byte of each request,
+ * and this one (after the HTTP encoder) sees decoded requests and the answers going out.
+ */
+final class ConnectionWatch extends ChannelDuplexHandler {
+
+    private final FrontDoor door;
+    private ScheduledFuture<?> timer;
+    private boolean receiving;  // bytes of a request seen, its headers not yet decoded
+    private boolean inBody;     // headers decoded, body not complete
+    private int unanswered;     // requests whose answer has not been written in full
+
+    ConnectionWatch(FrontDoor door) {
+        this.door = door;
+    }
+
+    /** The head-of-pipeline part: notes the first byte of a request. */
+    ChannelInboundHandlerAdapter bytes() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof ByteBuf b && b.isReadable() && !receiving && !inBody) {
+                    receiving = true;
+                    arm(ctx, door.headerTimeoutMs(), "header_timeout");
+                }
+                ctx.fireChannelRead(msg);
+            }
+        };
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        if (!door.admit(ctx.channel())) {
+            ctx.close();
+            return;
+        }
+        // a new connection is expected to send its first request's headers within the header timeout
+        arm(ctx, door.headerTimeoutMs(), "header_timeout");
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancel();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof HttpRequest) {
+            receiving = false;
+            inBody = true;
+            unanswered++;
+            arm(ctx, door.bodyTimeoutMs(), "body_timeout");
+        }
+        if (msg instanceof LastHttpContent && inBody) {
+            inBody = false;
+            cancel(); // the request is in: nothing bounds its answer here
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        boolean interim = msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL;
+        if (msg instanceof LastHttpContent && !interim) {
+            promise = promise.unvoid();
+            promise.addListener(f -> answered(ctx));
+        }
+        super.write(ctx, msg, promise);
+    }
+
+    private void answered(ChannelHandlerContext ctx) {
+        if (unanswered > 0) {
+            unanswered--;
+        }
+        if (unanswered == 0 && !receiving && !inBody && ctx.channel().isActive()) {
+            arm(ctx, door.idleTimeoutMs(), "idle_timeout");
+        }
+    }
+
+    private void arm(ChannelHandlerContext ctx, long ms, String reason) {
+        cancel();
+        if (ms > 0) {
+            timer = ctx.executor().schedule(() -> expired(ctx, reason), ms, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void cancel() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void expired(ChannelHandlerContext ctx, String reason) {
+        timer = null;
+        door.closed(reason);
+        if ("idle_timeout".equals(reason) || unanswered > (inBody ? 1 : 0)) {
+            ctx.close(); // nothing to answer (or an answer still owed to an earlier request): just close
+            return;
+        }
+        door.refuse(ctx, HttpResponseStatus.REQUEST_TIMEOUT, "request_timeout",
+                "The request did not arrive in time (" + reason.replace('_', ' ') + ").");
+    }
+}
