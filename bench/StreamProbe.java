@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Benchmark probe, run with `java bench/StreamProbe.java`:
  *   ttfc ROUTER_PORT BACKEND_PORT N  - time to the first SSE event, router vs direct, interleaved, N each
  *   ttfc3 DIRECT NGINX ROUTER N      - the same for the backend direct, nginx and the router, interleaved
- *   open PORT N                       - N concurrent streams held open; counts clean completions and errors
+ *   open PORT N [RAMP_MS]             - N concurrent streams held open (started evenly over RAMP_MS, default 0);
+ *                                       counts clean completions and errors
  */
 public class StreamProbe {
 
@@ -29,7 +30,7 @@ public class StreamProbe {
         } else if (args[0].equals("ttfc")) {
             ttfc(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
         } else {
-            open(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+            open(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args.length > 3 ? Long.parseLong(args[3]) : 0);
         }
     }
 
@@ -107,13 +108,17 @@ public class StreamProbe {
         }
     }
 
-    static void open(int port, int n) throws Exception {
+    static void open(int port, int n, long rampMs) throws Exception {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
         AtomicInteger ok = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         List<CompletableFuture<?>> all = new ArrayList<>();
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
+            long due = t0 + rampMs * 1_000_000 * i / n;
+            while (System.nanoTime() < due) {
+                Thread.onSpinWait();
+            }
             HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                     .timeout(Duration.ofSeconds(120)).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
@@ -131,8 +136,8 @@ public class StreamProbe {
             }));
         }
         CompletableFuture.allOf(all.toArray(new CompletableFuture[0])).join();
-        System.out.printf("open streams: %d requested at once, %d completed with [DONE], %d failed, %.1f s%n",
-                n, ok.get(), failed.get(), (System.nanoTime() - t0) / 1e9);
+        System.out.printf("open streams: %d started over %d ms, %d completed with [DONE], %d failed, %.1f s%n",
+                n, rampMs, ok.get(), failed.get(), (System.nanoTime() - t0) / 1e9);
         if (failed.get() > 0) {
             System.exit(1);
         }

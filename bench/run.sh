@@ -109,12 +109,14 @@ done
 echo "router threads after the load: $THREADS"
 cat "$OUT/ttfc.txt"
 
-# STREAMS streams open at once: a backend that takes 10 s per stream (20 chunks, 500 ms apart)
+# STREAMS streams open at once: a backend that takes 15 s per stream (30 chunks, 500 ms apart); the streams
+# start evenly over 6 s (a burst of thousands of connects in one instant overflows the kernel's SYN queue,
+# 2,048 here), so all are open together from 6 s to 15 s
 taskset -c 1 java -Xmx2g -cp "$JAR" io.github.camelllmrouter.demo.FakeBackendMain --port $SLOW_PORT --name slow \
-  --models bench --chunks 20 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
+  --models bench --chunks 30 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
 (cd "$RUN" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 $ROUTER_OPTS -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
   --static-backends http://127.0.0.1:$SLOW_PORT --static-models bench --log-level warning > "$OUT/slow-router.log" 2>&1) & SLOW_ROUTER=$!; pids+=($SLOW_ROUTER)
 wait_port $SLOW_PORT; wait_port $SLOW_ROUTER_PORT
-( sleep 8; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l)" ) & PEEK=$!
-timeout 180 taskset -c 1 java -Xmx2g bench/StreamProbe.java open $SLOW_ROUTER_PORT "$STREAMS"
+( sleep 11; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l)" ) & PEEK=$!
+timeout 180 taskset -c 1 java -Xmx2g bench/StreamProbe.java open $SLOW_ROUTER_PORT "$STREAMS" 6000
 wait $PEEK

@@ -362,10 +362,6 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 String model = c.request() != null ? c.request().model() : "?";
                 return new ErrorAnswer(404, OpenAiException.modelNotFound(model).toJson(), null);
             }
-            if (error instanceof java.util.concurrent.RejectedExecutionException) {
-                return new ErrorAnswer(503, OpenAiException.json("The router is at its concurrency limit; retry shortly.",
-                        "server_error", null, "overloaded").getBytes(StandardCharsets.UTF_8), 1L);
-            }
             LOG.error("unexpected error while routing", error);
             return new ErrorAnswer(500, OpenAiException.json("The router failed to handle the request.",
                     "server_error", null, "internal_error").getBytes(StandardCharsets.UTF_8), retryAfter);
