@@ -127,11 +127,13 @@ public class StreamProbe {
                 List<String> data = r.body().lines().filter(l -> l.startsWith("data:")).toList();
                 if (r.statusCode() == 200 && !data.isEmpty() && data.get(data.size() - 1).equals("data: [DONE]")) {
                     ok.incrementAndGet();
-                } else {
-                    failed.incrementAndGet();
+                } else if (failed.incrementAndGet() <= 3) {
+                    System.out.println("failed: status " + r.statusCode() + ", last event " + (data.isEmpty() ? "none" : data.get(data.size() - 1)));
                 }
             }).exceptionally(t -> {
-                failed.incrementAndGet();
+                if (failed.incrementAndGet() <= 3) {
+                    System.out.println("failed: " + t);
+                }
                 return null;
             }));
         }

@@ -114,7 +114,12 @@ cat "$OUT/ttfc.txt"
 # 2,048 here), so all are open together from 6 s to 15 s
 taskset -c 1 java -Xmx2g -cp "$JAR" io.github.camelllmrouter.demo.FakeBackendMain --port $SLOW_PORT --name slow \
   --models bench --chunks 30 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
-(cd "$RUN" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 $ROUTER_OPTS -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
+# one backend takes all the streams here: its connection pool (camel.component.llm.max-connections-per-backend,
+# 4,000 by default) is raised to STREAMS, so the streams are all open at once instead of waiting for a connection
+mkdir -p "$RUN/streams/config"
+sed "s/^camel.component.llm.max-connections-per-backend = .*/camel.component.llm.max-connections-per-backend = $STREAMS/" \
+  config/application.properties > "$RUN/streams/config/application.properties"
+(cd "$RUN/streams" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 $ROUTER_OPTS -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
   --static-backends http://127.0.0.1:$SLOW_PORT --static-models bench --log-level warning > "$OUT/slow-router.log" 2>&1) & SLOW_ROUTER=$!; pids+=($SLOW_ROUTER)
 wait_port $SLOW_PORT; wait_port $SLOW_ROUTER_PORT
 ( sleep 11; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l)" ) & PEEK=$!

@@ -58,9 +58,11 @@ fi
 CP=$(tr ':' '\n' < "$CP_FILE" | grep -v '/camel-jbang-main-' | paste -sd:)
 LAUNCHER_JAR=$(tr ':' '\n' < "$CP_FILE" | grep '/camel-jbang-main-')
 
-# Route files: routes/*.camel.yaml plus those given. application.properties sets
-# camel.main.routes-include-pattern to routes/ only, so the pattern is overridden with exactly these files.
-files=(routes/*.camel.yaml)
+# Route files: routes/*.camel.yaml (but the demo's, whose backends only the router's main class starts) plus
+# those given. application.properties sets camel.main.routes-include-pattern to routes/ only, so the pattern is
+# overridden with exactly these files.
+files=()
+for f in routes/*.camel.yaml; do [ "$f" = routes/demo-models.camel.yaml ] || files+=("$f"); done
 args=()
 port_given=false
 for a in "$@"; do

@@ -23,6 +23,8 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.model.ModelCamelContext;
+import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import picocli.CommandLine;
@@ -40,7 +42,10 @@ public final class RouterMain {
     public static final String GENERATED = "generated-models.camel.yaml";
 
     private final Main main = new Main();
+    /** The demo's model routes, in routes/; used only while the demo runs. */
+    public static final String DEMO_FILE = "demo-models.camel.yaml";
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
+    private volatile Set<String> liveIgnores = Set.of();
     private Vertx demoVertx;
     private LiveRoutes live;
     private DynamicConfig dynamic;
@@ -95,9 +100,6 @@ public final class RouterMain {
 
     private void configure(Settings settings) throws Exception {
         ModelCatalogue catalogue = settings.catalogue;
-        if (catalogue.isEmpty() && settings.demo) {
-            catalogue = startDemo();
-        }
         String routesYaml = catalogue.isEmpty() ? null : RoutesYaml.of(catalogue);
         main.setPropertyPlaceholderLocations(settings.propertiesLocation);
         Properties overrides = new Properties();
@@ -178,31 +180,64 @@ public final class RouterMain {
                     loadRoutes(base.getCamelContext(), GENERATED, routesYaml);
                 }
             });
-        } else if (settings.demoWhenNoModel) {
-            main.addMainListener(new MainListenerSupport() {
-                @Override
-                public void afterConfigure(BaseMainSupport base) {
-                    // routes/ is loaded by now and nothing has started: demo backends only if no route
-                    // serves a model, and their routes start with the API route, so the first answer is not a 404
-                    if (!servesAModel(base.getCamelContext())) {
-                        loadRoutes(base.getCamelContext(), GENERATED, RoutesYaml.of(startDemo()));
-                    }
-                }
-            });
+        }
+        boolean demoForced = catalogue.isEmpty() && settings.demo;
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport base) {
+                // routes/ (and the flags' routes) are loaded by now and nothing has started: the demo runs only if
+                // no other route serves a model, and its routes start with the API route (the first answer is no 404)
+                demo(base.getCamelContext(), demoForced || settings.demoWhenNoModel && !servesAModel(base.getCamelContext()));
+            }
+        });
+    }
+
+    /**
+     * The demo: its backends start and routes/demo-models.camel.yaml serves them (its {@code router.demo-backend-N}
+     * placeholders are their URLs). Without the demo that file's routes are dropped before anything starts, and
+     * live changes leave it alone.
+     */
+    private void demo(CamelContext context, boolean run) {
+        ModelCamelContext model = (ModelCamelContext) context;
+        List<RouteDefinition> demoRoutes = model.getRouteDefinitions().stream()
+                .filter(RouterMain::fromDemoFile).toList();
+        if (!run) {
+            try {
+                model.removeRouteDefinitions(demoRoutes);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            liveIgnores = Set.of(DEMO_FILE);
+            return;
+        }
+        List<String> urls = startDemo();
+        for (int i = 0; i < urls.size(); i++) {
+            context.getPropertiesComponent().addOverrideProperty("router.demo-backend-" + (i + 1), urls.get(i));
+        }
+        if (demoRoutes.isEmpty()) { // routes/ has no demo file (deleted, or another routes-dir): the same routes
+            loadRoutes(context, GENERATED, RoutesYaml.of(ModelCatalogue.fromStatic(String.join(",", urls),
+                    "demo-small,demo-small,demo-large", "demo:demo-small", "chat,chat,chat", null, "demo-large:demo-small")));
         }
     }
 
+    private static boolean fromDemoFile(RouteDefinition r) {
+        return r.getResource() != null && r.getResource().getLocation() != null
+                && r.getResource().getLocation().endsWith("/" + DEMO_FILE);
+    }
+
+    /** Whether a route other than the demo's serves a model. */
     private static boolean servesAModel(CamelContext context) {
         return context.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
                 .getRouteDefinitions().stream()
-                .anyMatch(r -> r.getInput() != null && r.getInput().getEndpointUri() != null
+                .anyMatch(r -> !fromDemoFile(r) && r.getInput() != null && r.getInput().getEndpointUri() != null
                         && r.getInput().getEndpointUri().startsWith("model:"));
     }
 
     /** Watches routes/ and the dynamic config; a change is checked, then applied as one (LiveRoutes). */
     private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
         // with discovery, attached under its lock: a model found meanwhile is not left out of LiveRoutes
-        java.util.function.Supplier<LiveRoutes> start = () -> LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs, drainMs);
+        java.util.function.Supplier<LiveRoutes> start = () -> LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs,
+                drainMs, liveIgnores);
         live = discovery != null ? discovery.attach(start) : start.get();
         if (settings.dynamicConfigFile != null) {
             dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig,
@@ -226,7 +261,7 @@ public final class RouterMain {
     }
 
     /** Three fake backends: two serve demo-small (round robin), one demo-large, whose fallback is demo-small. */
-    private ModelCatalogue startDemo() {
+    private List<String> startDemo() {
         demoVertx = Vertx.vertx();
         List<String> urls = new ArrayList<>();
         String[][] spec = {{"demo-backend-1", "demo-small"}, {"demo-backend-2", "demo-small"}, {"demo-backend-3", "demo-large"}};
@@ -239,9 +274,8 @@ public final class RouterMain {
             urls.add(backend.url());
         }
         System.out.println("camel-llm-router: no backends configured; started demo backends " + urls
-                + " serving demo-small, demo-large and the alias demo");
-        return ModelCatalogue.fromStatic(String.join(",", urls), "demo-small,demo-small,demo-large", "demo:demo-small",
-                "chat,chat,chat", null, "demo-large:demo-small");
+                + " serving demo-small, demo-large and the alias demo (routes/" + DEMO_FILE + ")");
+        return urls;
     }
 
     public CamelContext context() {

@@ -33,7 +33,7 @@ class EmbeddingTest {
         host = new Main();
         // the router's defaults (beans, llm: component, breakers), as packaged in its jar
         host.setPropertyPlaceholderLocations("classpath:application.properties");
-        host.addOverrideProperty("camel.main.routes-include-pattern", "classpath:routes/*.camel.yaml,classpath:embedded/*.camel.yaml");
+        host.addOverrideProperty("camel.main.routes-include-pattern", "classpath:routes/openai-api.camel.yaml,classpath:embedded/*.camel.yaml");
         host.addOverrideProperty("router.host", "127.0.0.1");
         host.addOverrideProperty("router.port", Integer.toString(port));
         host.addOverrideProperty("emb.backend", backend.url());

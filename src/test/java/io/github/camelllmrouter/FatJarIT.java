@@ -124,6 +124,60 @@ class FatJarIT {
     }
 
     @Test
+    void the_demo_is_served_from_routes_demo_models_and_an_edit_of_it_applies_within_two_seconds(@TempDir Path dir)
+            throws Exception {
+        // a fresh clone's layout: routes/ with the API route and the demo's model routes, no backends configured
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Path demo = routes.resolve("demo-models.camel.yaml");
+        Files.copy(Path.of("routes/demo-models.camel.yaml"), demo);
+        int port = RouterFixture.freePort();
+        java(dir, "-jar", JAR.toString(), "--port", "" + port);
+        awaitUp(port);
+        java.util.Set<String> before = new java.util.HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            before.add(chat(port, "demo-small").headers().firstValue("x-served-by").orElse("?"));
+        }
+        assertThat(before).containsExactlyInAnyOrder("demo-backend-1", "demo-backend-2");
+        HttpResponse<String> large = chat(port, "demo-large");
+        assertThat(large.headers().firstValue("x-served-by")).contains("demo-backend-3");
+
+        // the README's edits: a weight, then demo-large pointed at a backend that is not there
+        Files.writeString(demo, Files.readString(demo).replace("demo-backend-2}}?weight=1", "demo-backend-2}}?weight=0"));
+        await().atMost(2, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
+            for (int i = 0; i < 4; i++) {
+                if (!chat(port, "demo-small").headers().firstValue("x-served-by").orElse("").equals("demo-backend-1")) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        Files.writeString(demo, Files.readString(demo).replace("llm:{{router.demo-backend-3}}", "llm:http://127.0.0.1:9"));
+        await().atMost(2, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() ->
+                chat(port, "demo-large").headers().firstValue("x-llm-router-fallback-from").orElse("").equals("demo-large"));
+        HttpResponse<String> fellBack = chat(port, "demo-large");
+        assertThat(fellBack.headers().firstValue("x-llm-router-model")).contains("demo-small");
+        assertThat(fellBack.body()).contains("\"model\":\"demo-small\"");
+    }
+
+    @Test
+    void with_backends_configured_the_demo_file_is_ignored(@TempDir Path dir) throws Exception {
+        Path routes = Files.createDirectories(dir.resolve("routes"));
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Files.copy(Path.of("routes/demo-models.camel.yaml"), routes.resolve("demo-models.camel.yaml"));
+        int p1 = RouterFixture.freePort();
+        int port = RouterFixture.freePort();
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1, "--name", "b1", "--models", "m-a");
+        java(dir, "-jar", JAR.toString(), "--port", "" + port, "--static-backends", "http://127.0.0.1:" + p1, "--static-models", "m-a");
+        awaitUp(port);
+        assertThat(chat(port, "m-a").headers().firstValue("x-served-by")).contains("b1");
+        assertThat(chat(port, "demo").statusCode()).isEqualTo(404);
+        HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(health.body()).doesNotContain("demo-models").contains("\"failed\":0");
+    }
+
+    @Test
     void in_the_fat_jar_a_saved_route_file_changes_routing_within_two_seconds(@TempDir Path dir) throws Exception {
         int p1 = RouterFixture.freePort();
         int p2 = RouterFixture.freePort();

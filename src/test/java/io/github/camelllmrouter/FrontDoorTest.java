@@ -115,6 +115,12 @@ class FrontDoorTest {
         cases.put("CONNECT", new Object[] {"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405});
         cases.put("OPTIONS", new Object[] {"OPTIONS /v1/models HTTP/1.1\r\nHost: router\r\nOrigin: https://x.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", 405});
         cases.put("an unknown method", new Object[] {"BREW /v1/models HTTP/1.1\r\nHost: router\r\n\r\n", 405});
+        cases.put("an unknown path", new Object[] {"GET /v1/nope HTTP/1.1\r\nHost: router\r\n\r\n", 404});
+        cases.put("POST on /health", new Object[] {RawHttp.post("/health", "{}"), 405});
+        cases.put("a body that is not JSON", new Object[] {RawHttp.post(CHAT, "{not json"), 400});
+        cases.put("a model nobody serves", new Object[] {RawHttp.post(CHAT, chat("no-such-model", "x")), 404});
+        cases.put("a body over the limit", new Object[] {"POST " + CHAT + " HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 99999999\r\n\r\n{}", 413});
         try (LogCapture access = LogCapture.of("io.github.camelllmrouter.access")) {
             for (Map.Entry<String, Object[]> c : cases.entrySet()) {
                 try (RawHttp raw = new RawHttp(f.port)) {
@@ -125,6 +131,7 @@ class FrontDoorTest {
             await().atMost(5, TimeUnit.SECONDS).until(() -> access.lines().size() >= cases.size());
             assertThat(access.lines()).hasSize(cases.size());
             assertThat(access.lines()).allMatch(l -> l.contains("status=4"));
+            assertThat(access.lines()).noneMatch(l -> l.contains("no-such-model")); // only in the body, never a label
         }
         // HTTP/1.0 may leave Host out: served
         try (RawHttp raw = new RawHttp(f.port)) {
@@ -133,7 +140,10 @@ class FrontDoorTest {
         String metrics = f.get("/metrics").body();
         assertThat(metrics).containsPattern("llm_router_requests_total\\{backend=\"none\",model=\"none\",outcome=\"invalid_http\",status=\"4xx\"\\} [1-9]");
         assertThat(metrics).containsPattern("llm_router_requests_total\\{backend=\"none\",model=\"none\",outcome=\"headers_too_large\",status=\"4xx\"\\} 2.0");
-        assertThat(metrics).containsPattern("llm_router_requests_total\\{backend=\"none\",model=\"none\",outcome=\"method_not_allowed\",status=\"4xx\"\\} 4.0");
+        assertThat(metrics).containsPattern("llm_router_requests_total\\{backend=\"none\",model=\"none\",outcome=\"method_not_allowed\",status=\"4xx\"\\} 5.0");
+        assertThat(metrics).containsPattern("llm_router_requests_total\\{backend=\"none\",model=\"none\",outcome=\"model_not_found\",status=\"4xx\"\\} 1.0");
+        assertThat(metrics).containsPattern("llm_router_requests_total\\{backend=\"none\",model=\"none\",outcome=\"request_too_large\",status=\"4xx\"\\} 1.0");
+        assertThat(metrics).doesNotContain("no-such-model");
     }
 
     @Test

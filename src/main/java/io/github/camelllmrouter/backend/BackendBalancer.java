@@ -54,7 +54,36 @@ public class BackendBalancer extends LoadBalancerSupport {
 
     /** @param rerouteAttempts extra backends to try after the first fails (the vLLM router's failover reroutes) */
     public BackendBalancer(Integer rerouteAttempts) {
+        this(rerouteAttempts, null, null);
+    }
+
+    /** A model route with a routing logic of its own: {@code BackendBalancer(2, 'least-loaded')}. */
+    public BackendBalancer(Integer rerouteAttempts, String routingLogic) {
+        this(rerouteAttempts, routingLogic, null);
+    }
+
+    /**
+     * A model route with a routing logic of its own, whatever {@code --routing-logic} says for the others:
+     * {@code ref: "#class:io.github.camelllmrouter.backend.BackendBalancer(2, 'session', 'x-user-id')"}.
+     *
+     * @param routingLogic roundrobin, session, least-loaded or prefixaware (null: the router's)
+     * @param sessionKey   the request header that pins a session (session, least-loaded; null: the router's)
+     */
+    public BackendBalancer(Integer rerouteAttempts, String routingLogic, String sessionKey) {
+        if (routingLogic != null && !java.util.Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(routingLogic)) {
+            throw new IllegalArgumentException("routing logic must be roundrobin, session, least-loaded or prefixaware, got '"
+                    + routingLogic + "'");
+        }
         this.rerouteAttempts = rerouteAttempts;
+        this.routingLogic = routingLogic;
+        this.sessionKey = sessionKey == null || sessionKey.isBlank() ? null : sessionKey.trim();
+    }
+
+    private final String routingLogic;
+    private final String sessionKey;
+
+    private String routingLogic(LlmComponent component) {
+        return routingLogic != null ? routingLogic : component.getRoutingLogic();
     }
 
     private Pool fixedPool() {
@@ -369,7 +398,7 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         void next() {
-            String logic = component.getRoutingLogic();
+            String logic = routingLogic(component);
             String prefix = "prefixaware".equals(logic) ? call.request().promptPrefix(component.getPrefixMinMatchLength()) : null;
             Target picked = pick(pool, tried, sessionKey(), prefix, "least-loaded".equals(logic));
             if (picked == null && call.trial()) {
@@ -473,8 +502,8 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         private String sessionKey() {
-            String header = component.getSessionKey();
-            if (header == null || "roundrobin".equals(component.getRoutingLogic())) {
+            String header = sessionKey != null ? sessionKey : component.getSessionKey();
+            if (header == null || "roundrobin".equals(routingLogic(component))) {
                 return null;
             }
             String value = call.clientHeaders().get(header);

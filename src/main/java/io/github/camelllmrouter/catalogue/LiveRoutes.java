@@ -60,6 +60,7 @@ public final class LiveRoutes implements AutoCloseable {
     private final CamelContext context;
     private final Path dir;
     private final long drainTimeoutMs;
+    private volatile Set<String> ignored = Set.of();
     private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "live-routes"));
     private final ExecutorService drainer = Executors.newCachedThreadPool(r -> daemon(r, "live-routes-drain"));
 
@@ -105,7 +106,13 @@ public final class LiveRoutes implements AutoCloseable {
      * {@code watchDir}, watches that folder every {@code pollMs}.
      */
     public static LiveRoutes start(CamelContext context, Path watchDir, long pollMs, long drainTimeoutMs) {
+        return start(context, watchDir, pollMs, drainTimeoutMs, Set.of());
+    }
+
+    /** @param ignored names of files in {@code watchDir} that are not watched (the demo's, when it does not run) */
+    public static LiveRoutes start(CamelContext context, Path watchDir, long pollMs, long drainTimeoutMs, Set<String> ignored) {
         LiveRoutes live = new LiveRoutes(context, watchDir, drainTimeoutMs);
+        live.ignored = Set.copyOf(ignored);
         live.adopt();
         if (watchDir != null) {
             live.seen = live.scan();
@@ -159,7 +166,8 @@ public final class LiveRoutes implements AutoCloseable {
     private Map<Path, String> scan() {
         Map<Path, String> files = new TreeMap<>();
         try (Stream<Path> list = Files.list(dir)) {
-            list.filter(p -> p.getFileName().toString().endsWith(".camel.yaml") && Files.isRegularFile(p))
+            list.filter(p -> p.getFileName().toString().endsWith(".camel.yaml") && !ignored.contains(p.getFileName().toString())
+                        && Files.isRegularFile(p))
                 .forEach(p -> files.put(p.toAbsolutePath().normalize(), signature(p)));
         } catch (IOException e) {
             LOG.warn("cannot list {}: {}", dir, e.getMessage());

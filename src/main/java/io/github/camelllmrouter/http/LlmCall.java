@@ -36,6 +36,8 @@ public final class LlmCall {
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
     private volatile boolean trial;
+    private volatile String method;
+    private volatile io.github.camelllmrouter.backend.RouterMetrics routerMetrics;
     private final List<String> trail = new ArrayList<>();
     private final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile io.github.camelllmrouter.backend.RouterMetrics metrics;
@@ -181,6 +183,24 @@ public final class LlmCall {
         if (fallbackFrom == null) {
             fallbackFrom = model;
         }
+    }
+
+    /** The request's method, for the access log of an answer the router makes itself. */
+    public String method() {
+        return method;
+    }
+
+    void method(String method) {
+        this.method = method;
+    }
+
+    /** Where an answer the router makes before the model is known is counted (set for every request). */
+    public io.github.camelllmrouter.backend.RouterMetrics routerMetrics() {
+        return routerMetrics;
+    }
+
+    void routerMetrics(io.github.camelllmrouter.backend.RouterMetrics metrics) {
+        this.routerMetrics = metrics;
     }
 
     /** True while the model being tried is on a half-open breaker's trial: backends out of rotation may be used. */

@@ -69,6 +69,8 @@ public class LlmSteps {
         LlmCall call = new LlmCall(exchange.getIn(NettyHttpMessage.class).getHeader(
                 "CamelNettyChannelHandlerContext", io.netty.channel.ChannelHandlerContext.class).channel(),
                 HttpUtil.isKeepAlive(request), path, headers, requestId);
+        call.method(request.method().name());
+        call.routerMetrics(component(exchange).metrics());
         exchange.setProperty(LlmCall.PROPERTY, call);
         exchange.setVariable("path", path);
     }

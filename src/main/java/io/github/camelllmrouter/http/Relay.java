@@ -147,6 +147,11 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         if (call.metrics() != null) {
             RequestRecord.done(call, call.metrics(), answer.status(), answer.status() < 500 ? "client_error" : "error",
                     System.nanoTime() - call.startNanos(), null);
+        } else if (call.routerMetrics() != null && call.finishOnce()) {
+            // answered before any model was known (unknown path or model, bad body, wrong method): no model label
+            Throwable cause = LlmSteps.rootCause(error);
+            RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), answer.status(),
+                    cause instanceof OpenAiException e && e.code() != null ? e.code() : "error", System.nanoTime() - call.startNanos());
         }
     }
 

@@ -79,14 +79,22 @@ public final class RequestRecord {
      */
     public static void routerAnswer(RouterMetrics metrics, HttpRequest request, String path, int status, String code,
                                     long durationNanos) {
+        boolean decoded = request != null && !request.decoderResult().isFailure();
+        String id = decoded ? request.headers().get("x-request-id") : null;
+        routerAnswer(metrics, id != null && !id.isBlank() && id.length() <= 200 ? id : RequestIds.next(),
+                decoded ? request.method().name() : "-", path, status, code, durationNanos);
+    }
+
+    /** The same, for a request the routes saw but answered before any model was known. */
+    public static void routerAnswer(RouterMetrics metrics, String requestId, String method, String path, int status,
+                                    String code, long durationNanos) {
         metrics.routerAnswer(status, code);
         if (!ACCESS.isInfoEnabled()) {
             return;
         }
         Map<String, Object> line = new LinkedHashMap<>();
-        String id = request != null && !request.decoderResult().isFailure() ? request.headers().get("x-request-id") : null;
-        line.put("request_id", id != null && !id.isBlank() && id.length() <= 200 ? id : RequestIds.next());
-        line.put("method", request != null && !request.decoderResult().isFailure() ? request.method().name() : "-");
+        line.put("request_id", requestId);
+        line.put("method", method == null ? "-" : method);
         line.put("path", path == null ? "-" : path.length() > 200 ? path.substring(0, 200) + "..." : path);
         line.put("status", status);
         line.put("outcome", code);

@@ -16,6 +16,10 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.github.camelllmrouter.backend.LlmComponent;
+import io.github.camelllmrouter.backend.RouterMetrics;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.component.netty.ChannelHandlerFactory;
 
 /**
@@ -23,9 +27,31 @@ import org.apache.camel.component.netty.ChannelHandlerFactory;
  * announced its length or sends it chunked. Installed on the netty-http server with {@code decoders=#requestSizeGuard}
  * (netty-http's own aggregator would answer an empty 413).
  */
-public class RequestSizeGuard implements ChannelHandlerFactory {
+public class RequestSizeGuard implements ChannelHandlerFactory, CamelContextAware {
 
     private long maxRequestBytes = 8 * 1024 * 1024;
+    private CamelContext context;
+    private volatile RouterMetrics metrics;
+
+    @Override
+    public void setCamelContext(CamelContext context) {
+        this.context = context;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return context;
+    }
+
+    /** Where a refused body is counted, like any other request the router answers itself. */
+    RouterMetrics metrics() {
+        RouterMetrics m = metrics;
+        if (m == null && context != null) {
+            m = context.getComponent("llm", LlmComponent.class).metrics();
+            metrics = m;
+        }
+        return m;
+    }
 
     public void setMaxRequestBytes(long maxRequestBytes) {
         this.maxRequestBytes = maxRequestBytes;
@@ -33,7 +59,7 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
 
     @Override
     public ChannelHandler newChannelHandler() {
-        return new Guard(maxRequestBytes);
+        return new Guard(maxRequestBytes, this);
     }
 
     @Override
@@ -51,11 +77,14 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
 
     static final class Guard extends ChannelInboundHandlerAdapter {
         private final long max;
+        private final RequestSizeGuard owner;
         private long seen;
         private boolean refused;
+        private HttpRequest request;
 
-        Guard(long max) {
+        Guard(long max, RequestSizeGuard owner) {
             this.max = max;
+            this.owner = owner;
         }
 
         @Override
@@ -73,9 +102,10 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
                 ctx.fireChannelRead(msg); // not a request: the front door answers it (its headers may be anything)
                 return;
             }
-            if (msg instanceof HttpRequest request) {
+            if (msg instanceof HttpRequest r) {
+                request = r;
                 seen = 0;
-                long declared = HttpUtil.getContentLength(request, -1L);
+                long declared = HttpUtil.getContentLength(r, -1L);
                 if (declared > max) {
                     refuse(ctx, msg);
                     return;
@@ -106,6 +136,10 @@ public class RequestSizeGuard implements ChannelHandlerFactory {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             // written from the tail of the pipeline so that it passes the HTTP encoder; closed once the body is in
             ctx.channel().writeAndFlush(response);
+            RouterMetrics metrics = owner.metrics();
+            if (metrics != null) {
+                RequestRecord.routerAnswer(metrics, request, request == null ? null : request.uri(), 413, "request_too_large", 0);
+            }
             boolean last = msg instanceof LastHttpContent;
             ReferenceCountUtil.release(msg);
             if (last) {
