@@ -127,6 +127,11 @@ public final class RouterMain {
                         @Override
                         public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
                             startLiveChanges(context, settings, reload, pollMs, drainMs);
+                            Map<String, String> rp = settings.routerProperties;
+                            StartupSummary.log(context, "http://" + value(rp, "host", "0.0.0.0") + ":" + value(rp, "port", "8001")
+                                    + value(rp, "root-path", ""), settings.k8s ? "k8s (namespace " + value(rp, "k8s-namespace", "")
+                                    + ", selector " + value(rp, "k8s-label-selector", "") + ")" : settings.dynamicConfigFile != null
+                                    ? "dynamic config " + settings.dynamicConfigFile : "static", settings.routesDir, reload);
                         }
                     });
                 } catch (Exception e) {

@@ -145,4 +145,57 @@ class ObservabilityTest {
             assertThat(in.lines().filter(l -> l.startsWith("data:")).reduce((x, y) -> y)).contains("data: [DONE]");
         }
     }
+
+    @Test
+    void every_request_gets_exactly_one_access_line_and_one_count_whoever_answered() throws Exception {
+        String[][] calls = { // method, path, body, x-request-id
+            {"POST", "/v1/chat/completions", RouterFixture.chat("m-a"), "every-1"},
+            {"GET", "/v1/models", null, "every-2"},
+            {"GET", "/health", null, "every-3"},
+            {"GET", "/v1/unknown", null, "every-4"},
+            {"POST", "/v1/chat/completions", RouterFixture.chat("no-such-model"), "every-5"},
+            {"POST", "/v1/chat/completions", "{\"model\": 7}", "every-6"},
+            {"DELETE", "/v1/models", null, "every-7"},
+            {"POST", "/v1/chat/completions", RouterFixture.streamChat("m-a"), "every-8"},
+        };
+        for (String[] c : calls) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(f.uri(c[1])).timeout(Duration.ofSeconds(10)).header("x-request-id", c[3])
+                    .header("Content-Type", "application/json");
+            b.method(c[0], c[2] == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(c[2]));
+            f.http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        }
+        for (String[] c : calls) {
+            assertThat(linesFor(c[3])).as("access lines of %s %s", c[0], c[1]).hasSize(1);
+        }
+        String metrics = f.get("/metrics").body();
+        double total = 0;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("llm_router_requests_total{")) {
+                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        assertThat(total).as("one count per request (the /metrics call itself is counted once it is answered)")
+                .isEqualTo(calls.length);
+        assertThat(metrics).doesNotContain("no-such-model");
+    }
+
+    @Test
+    void the_overhead_of_a_stream_is_the_same_in_the_header_the_histogram_and_the_access_log() throws Exception {
+        a1.chunks(8).chunkDelayMs(150);
+        a2.chunks(8).chunkDelayMs(150);
+        HttpResponse<java.io.InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json").header("x-request-id", "ovh-1")
+                .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m-a"))).build(), HttpResponse.BodyHandlers.ofInputStream());
+        String events = new String(r.body().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(events).contains("data: [DONE]");
+        double header = Double.parseDouble(r.headers().firstValue("x-llm-router-overhead-ms").orElseThrow());
+        String line = linesFor("ovh-1").get(0);
+        double logged = Double.parseDouble(line.replaceAll(".* overhead_ms=([0-9.]+).*", "$1"));
+        double duration = Double.parseDouble(line.replaceAll(".* duration_ms=([0-9.]+).*", "$1"));
+        assertThat(duration).as("the stream took its chunks' time").isGreaterThan(900);
+        assertThat(logged).as("the access log's overhead is the header's, not the stream's duration").isEqualTo(header);
+        String metrics = f.get("/metrics").body();
+        double sum = Double.parseDouble(metrics.replaceAll("(?s).*\nllm_router_overhead_seconds_sum\\{model=\"m-a\"\\} ([0-9.Ee-]+)\n.*", "$1"));
+        assertThat(sum * 1000).as("the histogram's one observation").isCloseTo(header, org.assertj.core.data.Offset.offset(0.002));
+    }
 }

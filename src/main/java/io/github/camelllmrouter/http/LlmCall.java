@@ -122,6 +122,23 @@ public final class LlmCall {
         backendNanos.addAndGet(nanos);
     }
 
+    private volatile long answerOverheadNanos = -1;
+
+    /**
+     * The time the router added to this answer: elapsed time, up to the answer's head, minus the time spent
+     * waiting on backends; what follows the head (the body of a plain answer, the chunks of a stream) is the
+     * backend's time relayed. Fixed the first time it is asked, when the head is written, so the
+     * x-llm-router-overhead-ms header, the llm_router_overhead_seconds histogram and the access log agree.
+     */
+    public long answerOverheadNanos() {
+        long v = answerOverheadNanos;
+        if (v < 0) {
+            v = overheadNanos();
+            answerOverheadNanos = v;
+        }
+        return v;
+    }
+
     /** The time the router itself added so far: elapsed time minus time spent waiting on backends. */
     public long overheadNanos() {
         return Math.max(0, System.nanoTime() - startNanos - backendNanos.get());
@@ -246,7 +263,7 @@ public final class LlmCall {
         if (fallbackFrom != null) {
             h.put("x-llm-router-fallback-from", fallbackFrom);
         }
-        h.put("x-llm-router-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", overheadNanos() / 1e6));
+        h.put("x-llm-router-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", answerOverheadNanos() / 1e6));
         return h;
     }
 }

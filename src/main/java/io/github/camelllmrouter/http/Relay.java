@@ -93,7 +93,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         Object body = exchange.getMessage().getBody();
         if (body instanceof BackendResponse && call.servedModel() != null) {
             exchange.getContext().getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class).metrics()
-                    .overhead(call.servedModel(), call.overheadNanos());
+                    .overhead(call.servedModel(), call.answerOverheadNanos());
         }
         if (body instanceof BackendResponse response && response.streaming()) {
             new Pump(call, response, callback).start();
@@ -113,6 +113,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             byte[] bytes = exchange.getMessage().getBody(byte[].class);
             io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", contentType);
             writeFull(call, HttpResponseStatus.valueOf(status), headers, bytes == null ? new byte[0] : bytes, Map.of());
+            if (call.routerMetrics() != null && call.finishOnce()) {
+                RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), status,
+                        status < 400 ? "success" : "error", System.nanoTime() - call.startNanos());
+            }
         }
         callback.done(true);
         return true;

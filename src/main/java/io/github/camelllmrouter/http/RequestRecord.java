@@ -145,7 +145,7 @@ public final class RequestRecord {
         line.put("outcome", outcome);
         line.put("ttft_ms", TimeUnit.NANOSECONDS.toMicros(ttftNanos) / 1000.0);
         line.put("duration_ms", TimeUnit.NANOSECONDS.toMicros(durationNanos) / 1000.0);
-        line.put("overhead_ms", TimeUnit.NANOSECONDS.toMicros(call.overheadNanos()) / 1000.0);
+        line.put("overhead_ms", Math.round(call.answerOverheadNanos() / 1000.0) / 1000.0); // as x-llm-router-overhead-ms
         if (usage != null) {
             line.put("prompt_tokens", usage[0]);
             line.put("completion_tokens", usage[1]);
