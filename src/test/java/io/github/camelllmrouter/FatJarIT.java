@@ -13,7 +13,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -134,7 +138,7 @@ class FatJarIT {
         int port = RouterFixture.freePort();
         java(dir, "-jar", JAR.toString(), "--port", "" + port);
         awaitUp(port);
-        java.util.Set<String> before = new java.util.HashSet<>();
+        Set<String> before = new HashSet<>();
         for (int i = 0; i < 4; i++) {
             before.add(chat(port, "demo-small").headers().firstValue("x-served-by").orElse("?"));
         }
@@ -175,6 +179,80 @@ class FatJarIT {
         HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(health.body()).doesNotContain("demo-models").contains("\"failed\":0");
+    }
+
+    @Test
+    void startup_says_what_a_user_needs_in_a_few_lines_and_camels_summary_only_at_debug(@TempDir Path dir) throws Exception {
+        int p1 = RouterFixture.freePort();
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1, "--name", "b1", "--models", "m-a");
+        int port = RouterFixture.freePort();
+        Process router = java(dir, "-jar", JAR.toString(), "--host", "127.0.0.1", "--port", "" + port, "--static-backends",
+                "http://127.0.0.1:" + p1 + ",http://127.0.0.1:" + p1, "--static-models", "m-a,m-b", "--static-fallback-models", "m-a:m-b");
+        awaitUp(port);
+        Path log = dir.resolve("out-1.log");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> Files.readString(log).contains("discovery:"));
+        List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank() && !l.startsWith("WARNING:")).toList();
+        assertThat(lines).as("the whole startup output:%n%s", String.join("\n", lines)).hasSizeLessThanOrEqualTo(6);
+        String text = String.join("\n", lines);
+        assertThat(text).contains("camel-llm-router ").contains("listening on http://127.0.0.1:" + port)
+                .contains("model m-a: http://127.0.0.1:" + p1).contains("falls back to m-b").contains("discovery: static")
+                .doesNotContain("Auto-configuration summary");
+        router.destroy();
+        router.waitFor(30, TimeUnit.SECONDS);
+
+        int debugPort = RouterFixture.freePort();
+        java(dir, "-jar", JAR.toString(), "--host", "127.0.0.1", "--port", "" + debugPort, "--log-level", "debug",
+                "--static-backends", "http://127.0.0.1:" + p1, "--static-models", "m-a");
+        awaitUp(debugPort);
+        assertThat(Files.readString(dir.resolve("out-2.log"))).contains("Auto-configuration summary");
+    }
+
+    @Test
+    void streams_that_finish_during_shutdown_are_in_the_access_log(@TempDir Path dir) throws Exception {
+        int p1 = RouterFixture.freePort();
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1, "--name", "b1",
+                "--models", "m-a", "--chunks", "15", "--chunk-delay-ms", "200");
+        int port = RouterFixture.freePort();
+        Process router = java(dir, "-jar", JAR.toString(), "--host", "127.0.0.1", "--port", "" + port,
+                "--static-backends", "http://127.0.0.1:" + p1, "--static-models", "m-a");
+        awaitUp(port);
+        awaitUp(p1);
+        List<CompletableFuture<String>> streams = new ArrayList<>();
+        List<CountDownLatch> started = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            String id = "shutdown-" + i;
+            CountDownLatch first = new CountDownLatch(1);
+            started.add(first);
+            streams.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                            .header("Content-Type", "application/json").header("x-request-id", id)
+                            .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m-a"))).build(), HttpResponse.BodyHandlers.ofInputStream());
+                    StringBuilder all = new StringBuilder();
+                    try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+                        for (String line = in.readLine(); line != null; line = in.readLine()) {
+                            first.countDown();
+                            all.append(line).append('\n');
+                        }
+                    }
+                    return all.toString();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        for (CountDownLatch first : started) {
+            assertThat(first.await(20, TimeUnit.SECONDS)).isTrue();
+        }
+        router.destroy(); // SIGTERM while the ten streams are in flight
+        for (CompletableFuture<String> stream : streams) {
+            assertThat(stream.get(30, TimeUnit.SECONDS)).contains("data: [DONE]");
+        }
+        assertThat(router.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String log = Files.readString(dir.resolve("out-1.log"));
+        for (int i = 0; i < 10; i++) {
+            assertThat(log).as("access line of stream %d", i).containsPattern("request_id=shutdown-" + i + " .*outcome=success");
+        }
     }
 
     @Test

@@ -265,6 +265,10 @@ public class BackendBalancer extends LoadBalancerSupport {
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
+        LlmCall call = LlmCall.of(exchange);
+        if (call != null) {
+            call.countIncoming(); // a model route without a breaker
+        }
         new Attempts(exchange, callback, pool(exchange)).next();
         return false;
     }

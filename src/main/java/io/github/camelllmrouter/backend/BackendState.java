@@ -41,33 +41,42 @@ public final class BackendState {
         this.modelType = type;
     }
 
-    /** What the backend's own /metrics said at the last scrape (--engine-stats-interval). */
-    public record EngineStats(double running, double waiting, double kvCacheUsage, long atMillis) {
+    /**
+     * What the backend's own /metrics said at the last scrape (--engine-stats-interval): requests running, waiting
+     * and swapped, KV-cache usage, prefix-cache hits and queries; -1 where the engine does not expose one.
+     */
+    public record EngineStats(double running, double waiting, double kvCacheUsage, double swapped, double prefixHits,
+                              double prefixQueries, long atMillis) {
 
-        /** Sums each vLLM gauge over its lines (one per served model); -1 where the engine does not expose it. */
+        // each figure under the engine's current name, then the older ones (summed over the engine's lines)
+        private static final String[][] NAMES = {
+            {"vllm:num_requests_running"}, {"vllm:num_requests_waiting"}, {"vllm:gpu_cache_usage_perc", "vllm:kv_cache_usage_perc"},
+            {"vllm:num_requests_swapped"}, {"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"},
+            {"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"}};
+
         static EngineStats parse(String text) {
-            double[] v = {-1, -1, -1};
-            String[] names = {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:gpu_cache_usage_perc"};
+            double[] v = {-1, -1, -1, -1, -1, -1};
             for (String line : text.split("\n")) {
-                for (int i = 0; i < names.length; i++) {
-                    if (line.startsWith(names[i]) && (line.charAt(names[i].length()) == '{' || line.charAt(names[i].length()) == ' ')) {
-                        try {
-                            double x = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
-                            v[i] = v[i] < 0 ? x : v[i] + x;
-                        } catch (NumberFormatException ignored) {
-                            // not a sample line
+                for (int i = 0; i < NAMES.length; i++) {
+                    for (String name : NAMES[i]) {
+                        if (line.startsWith(name) && line.length() > name.length()
+                            && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ')) {
+                            try {
+                                double x = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
+                                v[i] = v[i] < 0 ? x : v[i] + x;
+                            } catch (NumberFormatException ignored) {
+                                // not a sample line
+                            }
                         }
                     }
                 }
-                if (line.startsWith("vllm:kv_cache_usage_perc") && v[2] < 0) {
-                    try {
-                        v[2] = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
-                    } catch (NumberFormatException ignored) {
-                        // not a sample line
-                    }
-                }
             }
-            return new EngineStats(v[0], v[1], v[2], System.currentTimeMillis());
+            return new EngineStats(v[0], v[1], v[2], v[3], v[4], v[5], System.currentTimeMillis());
+        }
+
+        /** Prefix-cache hit rate (0 to 1), as the vLLM router computes it; -1 when unknown. */
+        public double prefixHitRate() {
+            return prefixQueries > 0 && prefixHits >= 0 ? prefixHits / prefixQueries : prefixQueries == 0 ? 0 : -1;
         }
     }
 

@@ -64,6 +64,10 @@ public class ModelBreaker extends AsyncProcessorSupport
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
         CircuitBreaker breaker = resilience.getCircuitBreaker();
+        LlmCall entering = LlmCall.of(exchange);
+        if (entering != null) {
+            entering.countIncoming(); // the model after its aliases, before any fallback
+        }
         halfOpenIfABackendCameBack(breaker, exchange);
         if (!breaker.tryAcquirePermission()) {
             exchange.setProperty(ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_SHORT_CIRCUITED, true);

@@ -128,8 +128,8 @@ public final class RouterMetrics {
     /**
      * The vLLM production-stack router's per-server gauges, under its names and label ({@code server}), so its
      * Grafana dashboards keep working: vllm:current_qps, vllm:avg_latency, vllm:avg_itl, vllm:avg_decoding_length,
-     * vllm:num_prefill_requests (waiting for the first byte), vllm:num_decoding_requests (streaming) and
-     * vllm:healthy_pods_total (1 while in rotation).
+     * vllm:num_prefill_requests (waiting for the first byte) and vllm:num_decoding_requests (streaming); the gauges
+     * Micrometer cannot name (vllm:healthy_pods_total, ...) are {@link VllmRouterGauges}.
      */
     public void backend(BackendState state) {
         stats.computeIfAbsent(state.id(), id -> {
@@ -142,10 +142,7 @@ public final class RouterMetrics {
             gauge("vllm:avg_decoding_length", "Average decoding time (first token to end), seconds", id, s, RequestStats::avgDecoding);
             gauge("vllm:num_prefill_requests", "Requests waiting for their first byte", id, state, b -> b.inFlight());
             gauge("vllm:num_decoding_requests", "Streams being relayed", id, state, b -> b.streaming());
-            // a gauge in the vLLM router; Prometheus' Java client drops "_total" from gauge names, so it is
-            // exposed through a function counter to keep the name dashboards query (its value can go down)
-            io.micrometer.core.instrument.FunctionCounter.builder("vllm:healthy_pods", state, b -> b.available() ? 1 : 0)
-                    .description("1 while the backend is in rotation (a gauge)").tag("server", id).register(registry);
+            // vllm:healthy_pods_total and the other gauges of the vLLM router: VllmRouterGauges
             return s;
         });
     }
@@ -200,8 +197,9 @@ public final class RouterMetrics {
         if (s != null) {
             s.request(durationNanos / 1e9, ttftNanos / 1e9, decodingNanos / 1e9);
         }
+        // the vLLM router's status label: success or error
         timer("vllm:request_latency", "End-to-end request latency observed at the router", VLLM_BUCKETS,
-                "server", b, "model", model, "status", Integer.toString(status)).record(durationNanos, TimeUnit.NANOSECONDS);
+                "server", b, "model", model, "status", status < 400 ? "success" : "error").record(durationNanos, TimeUnit.NANOSECONDS);
         counter("llm_router_requests", "Model requests by model and backend that served, status class and outcome",
                 "model", model, "backend", b, "status", (status / 100) + "xx", "outcome", outcome).increment();
         timer("llm_router_request_duration", "End-to-end duration of model requests", null, "model", model)

@@ -162,6 +162,19 @@ final class FakeAnswers {
         for (String m : models) {
             sb.append("vllm:num_requests_waiting{model_name=\"").append(labelValue(m)).append("\"} 0.0\n");
         }
+        // a prefix cache that hit 3 of 4 lookups, and nothing swapped (as a v1 engine reports them)
+        sb.append("# TYPE vllm:num_requests_swapped gauge\n");
+        for (String m : models) {
+            sb.append("vllm:num_requests_swapped{model_name=\"").append(labelValue(m)).append("\"} 0.0\n");
+        }
+        sb.append("# TYPE vllm:prefix_cache_queries_total counter\n");
+        for (String m : models) {
+            sb.append("vllm:prefix_cache_queries_total{model_name=\"").append(labelValue(m)).append("\"} 400.0\n");
+        }
+        sb.append("# TYPE vllm:prefix_cache_hits_total counter\n");
+        for (String m : models) {
+            sb.append("vllm:prefix_cache_hits_total{model_name=\"").append(labelValue(m)).append("\"} 300.0\n");
+        }
         return sb.toString();
     }
 

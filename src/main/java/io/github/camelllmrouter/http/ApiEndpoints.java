@@ -12,6 +12,7 @@ import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.catalogue.DynamicConfig;
 import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelComponent;
+import io.github.camelllmrouter.backend.VllmRouterGauges;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.Exchange;
 
@@ -81,7 +82,8 @@ public class ApiEndpoints {
         }
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-        exchange.getMessage().setBody(registry == null ? "" : registry.scrape());
+        String gauges = VllmRouterGauges.text(exchange.getContext().getComponent("llm", LlmComponent.class).states());
+        exchange.getMessage().setBody(registry == null ? gauges : registry.scrape() + gauges);
     }
 
     private static void json(Exchange exchange, int status, Object body) throws JsonProcessingException {

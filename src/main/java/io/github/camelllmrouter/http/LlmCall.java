@@ -220,6 +220,19 @@ public final class LlmCall {
         this.routerMetrics = metrics;
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean incomingCounted = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Counts the request once in vllm:num_incoming_requests_total, under the model that first takes it after any
+     * alias (as the vLLM router counts the resolved model), whatever fallbacks follow.
+     */
+    public void countIncoming() {
+        io.github.camelllmrouter.backend.RouterMetrics m = metrics;
+        if (m != null && request != null && incomingCounted.compareAndSet(false, true)) {
+            m.incoming(request.model());
+        }
+    }
+
     /** True while the model being tried is on a half-open breaker's trial: backends out of rotation may be used. */
     public boolean trial() {
         return trial;

@@ -103,7 +103,6 @@ public class LlmSteps {
         LlmCall call = LlmCall.of(exchange);
         call.metrics(component(exchange).metrics());
         call.metrics().inFlight(model, 1);
-        call.metrics().incoming(model);
         call.span(RouterTracing.startRequest(call));
     }
 
