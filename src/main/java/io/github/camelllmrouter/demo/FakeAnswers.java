@@ -178,6 +178,38 @@ final class FakeAnswers {
         return sb.toString();
     }
 
+    /** An answer of one of the other endpoints, with the usage fields of the Responses and Messages APIs. */
+    static String other(String path, String quotedModel, String quotedServer) {
+        return "{\"object\":\"fake.answer\",\"path\":" + quote(path) + ",\"model\":" + quotedModel
+                + ",\"served_by\":" + quotedServer + ",\"usage\":{\"input_tokens\":5,\"output_tokens\":3}}";
+    }
+
+    /** A stream of the Responses API or the Messages API: named events, the last one with the usage. */
+    static List<String> namedEvents(String path, String quotedModel, int deltas) {
+        List<String> events = new java.util.ArrayList<>();
+        boolean responses = path.equals("/v1/responses");
+        events.add(event(responses ? "response.created" : "message_start", responses
+                ? "{\"type\":\"response.created\",\"response\":{\"model\":" + quotedModel + "}}"
+                : "{\"type\":\"message_start\",\"message\":{\"model\":" + quotedModel + ",\"usage\":{\"input_tokens\":5}}}"));
+        for (int i = 0; i < deltas; i++) {
+            events.add(event(responses ? "response.output_text.delta" : "content_block_delta", responses
+                    ? "{\"type\":\"response.output_text.delta\",\"delta\":\"w" + i + " \"}"
+                    : "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"w" + i + " \"}}"));
+        }
+        events.add(event(responses ? "response.completed" : "message_delta", responses
+                ? "{\"type\":\"response.completed\",\"response\":{\"model\":" + quotedModel
+                        + ",\"usage\":{\"input_tokens\":5,\"output_tokens\":" + deltas + "}}}"
+                : "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":" + deltas + "}}"));
+        if (!responses) {
+            events.add(event("message_stop", "{\"type\":\"message_stop\"}"));
+        }
+        return events;
+    }
+
+    private static String event(String name, String data) {
+        return "event: " + name + "\ndata: " + data + "\n\n";
+    }
+
     static String error(int status, String type, String message) {
         return "{\"error\":{\"message\":" + quote(message) + ",\"type\":\"" + type + "\",\"code\":" + status + "}}";
     }

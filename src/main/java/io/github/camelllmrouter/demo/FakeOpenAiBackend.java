@@ -61,12 +61,16 @@ public final class FakeOpenAiBackend {
     private static final String HEALTH_FAILING = "{\"status\":\"unavailable\"}";
 
     private enum Endpoint {
-        CHAT, COMPLETIONS, EMBEDDINGS, MODELS, HEALTH, METRICS, NOT_FOUND;
+        CHAT, COMPLETIONS, EMBEDDINGS, OTHER, MODELS, HEALTH, METRICS, NOT_FOUND;
 
         boolean isModel() {
-            return this == CHAT || this == COMPLETIONS || this == EMBEDDINGS;
+            return this == CHAT || this == COMPLETIONS || this == EMBEDDINGS || this == OTHER;
         }
     }
+
+    /** The other JSON endpoints a vLLM server has that the vLLM router proxies by model. */
+    private static final java.util.Set<String> OTHER_JSON = java.util.Set.of("/v1/responses", "/v1/messages", "/tokenize",
+            "/detokenize", "/v1/rerank", "/rerank", "/v1/score", "/score", "/v1/images/generations");
 
     /** The fault to apply and how many more requests it applies to ({@code remaining < 0}: no limit). */
     private record FaultPlan(Fault fault, int status, String body, Map<String, String> headers, int afterChunks,
@@ -417,7 +421,7 @@ public final class FakeOpenAiBackend {
                 case "/v1/chat/completions": return Endpoint.CHAT;
                 case "/v1/completions": return Endpoint.COMPLETIONS;
                 case "/v1/embeddings": return Endpoint.EMBEDDINGS;
-                default: return Endpoint.NOT_FOUND;
+                default: return OTHER_JSON.contains(path) ? Endpoint.OTHER : Endpoint.NOT_FOUND;
             }
         }
         if (method == HttpMethod.GET) {
@@ -547,7 +551,9 @@ public final class FakeOpenAiBackend {
                     end(plan.status(), type, body);
                 }
                 default -> {
-                    if (parsed.stream() && endpoint != Endpoint.EMBEDDINGS) {
+                    if (endpoint == Endpoint.OTHER) {
+                        other(model, parsed);
+                    } else if (parsed.stream() && endpoint != Endpoint.EMBEDDINGS) {
                         startStream(parsed, model, plan);
                     } else {
                         plain(model, plan, parsed);
@@ -576,6 +582,38 @@ public final class FakeOpenAiBackend {
             lastWrite = resp.write(whole.getBuffer(0, whole.length() / 2));
             if (plan.fault() == Fault.CUT) {
                 cut();
+            }
+        }
+
+        /**
+         * The other endpoints: a JSON answer naming the path, model and server, with Responses/Messages-style
+         * usage; {@code stream: true} on /v1/responses or /v1/messages gets that API's named SSE events.
+         */
+        private void other(String model, Parsed parsed) {
+            String path = req.path();
+            if (parsed.stream() && (path.equals("/v1/responses") || path.equals("/v1/messages"))) {
+                resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM).putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
+                lastWrite = resp.writeHead();
+                List<String> events = FakeAnswers.namedEvents(path, model, chunks);
+                next = 0;
+                emitNamed(events);
+                return;
+            }
+            end(200, APPLICATION_JSON, FakeAnswers.other(path, model, quotedName));
+        }
+
+        private void emitNamed(List<String> events) {
+            timer = -1;
+            while (!done && next < events.size()) {
+                lastWrite = resp.write(events.get(next++));
+                if (chunkDelayMs > 0 && next < events.size()) {
+                    timer = vertx.setTimer(chunkDelayMs, t -> emitNamed(events));
+                    return;
+                }
+            }
+            if (!done) {
+                finish();
+                resp.end();
             }
         }
 

@@ -147,7 +147,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         if (answer.retryAfterSeconds() != null) {
             headers.add("retry-after", Long.toString(answer.retryAfterSeconds()));
         }
-        writeFull(call, HttpResponseStatus.valueOf(answer.status()), headers, answer.body(), call.routerHeaders());
+        byte[] body = "/v1/messages".equals(call.path()) ? AnthropicErrors.of(answer.status(), answer.body()) : answer.body();
+        writeFull(call, HttpResponseStatus.valueOf(answer.status()), headers, body, call.routerHeaders());
         if (call.metrics() != null) {
             RequestRecord.done(call, call.metrics(), answer.status(), answer.status() < 500 ? "client_error" : "error",
                     System.nanoTime() - call.startNanos(), null);

@@ -24,8 +24,9 @@ public final class RequestRecord {
 
     private static final Logger ACCESS = LoggerFactory.getLogger("io.github.camelllmrouter.access");
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern PROMPT_TOKENS = Pattern.compile("\"prompt_tokens\"\\s*:\\s*(\\d+)");
-    private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"completion_tokens\"\\s*:\\s*(\\d+)");
+    // chat and completions say prompt/completion_tokens; the Responses and Messages APIs input/output_tokens
+    private static final Pattern PROMPT_TOKENS = Pattern.compile("\"(?:prompt|input)_tokens\"\\s*:\\s*(\\d+)");
+    private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"(?:completion|output)_tokens\"\\s*:\\s*(\\d+)");
     private static volatile boolean json;
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.ISO_8859_1);
 

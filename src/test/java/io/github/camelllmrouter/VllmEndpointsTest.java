@@ -1,0 +1,145 @@
+package io.github.camelllmrouter;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The JSON endpoints the vLLM router proxies by {@code model}, besides chat, completions and embeddings: routed
+ * through the same model routes (failover, breaker, fallback with {@code model} rewritten), streams of the
+ * Responses and Messages APIs relayed event by event, errors on /v1/messages in the Anthropic shape.
+ */
+class VllmEndpointsTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> PATHS = List.of("/v1/responses", "/v1/messages", "/tokenize", "/detokenize", "/v1/rerank",
+            "/rerank", "/v1/score", "/score", "/v1/images/generations");
+    final RouterFixture f = new RouterFixture();
+    FakeOpenAiBackend a1;
+    FakeOpenAiBackend a2;
+    FakeOpenAiBackend b1;
+
+    @BeforeEach
+    void start() throws Exception {
+        FakeOpenAiBackend[] b = f.startWithFallback();
+        a1 = b[0];
+        a2 = b[1];
+        b1 = b[2];
+    }
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    @Test
+    void every_json_endpoint_reaches_a_backend_of_its_model_on_the_same_path() throws Exception {
+        for (String path : PATHS) {
+            String body = "{\"model\":\"m-a\",\"input\":\"hello\",\"max_tokens\":8}";
+            HttpResponse<String> r = f.post(path, body);
+            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-served-by").orElseThrow()).isIn("a1", "a2");
+            assertThat(r.headers().firstValue("x-llm-router-model")).contains("m-a");
+            JsonNode answer = JSON.readTree(r.body());
+            assertThat(answer.path("path").asText()).isEqualTo(path);
+            FakeOpenAiBackend served = r.headers().firstValue("x-served-by").orElseThrow().equals("a1") ? a1 : a2;
+            assertThat(served.last().path()).isEqualTo(path);
+            assertThat(served.last().body()).isEqualTo(body);
+        }
+    }
+
+    @Test
+    void every_endpoint_falls_back_with_model_rewritten() throws Exception {
+        a1.stop();
+        a2.stop();
+        for (String path : PATHS) {
+            HttpResponse<String> r = f.post(path, "{\"model\":\"m-a\",\"query\":\"q\",\"documents\":[\"d\"]}");
+            assertThat(r.statusCode()).as(path).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-served-by")).contains("b1");
+            assertThat(r.headers().firstValue("x-llm-router-fallback-from")).contains("m-a");
+            assertThat(b1.last().path()).isEqualTo(path);
+            assertThat(b1.last().model()).isEqualTo("m-b");
+        }
+    }
+
+    @Test
+    void responses_and_messages_streams_are_relayed_event_by_event() throws Exception {
+        for (FakeOpenAiBackend b : List.of(a1, a2)) {
+            b.chunks(6).chunkDelayMs(150);
+        }
+        for (String path : List.of("/v1/responses", "/v1/messages")) {
+            long t0 = System.nanoTime();
+            HttpResponse<InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri(path)).timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/json").header("x-request-id", "stream" + path.replace('/', '-'))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m-a\",\"stream\":true,\"input\":\"hi\"}")).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+            List<String> events = new ArrayList<>();
+            long firstAt = -1;
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (line.startsWith("event: ")) {
+                        if (firstAt < 0) {
+                            firstAt = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                        }
+                        events.add(line.substring(7));
+                    }
+                }
+            }
+            long total = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertThat(total).as(path).isGreaterThan(800);
+            assertThat(firstAt).as("%s: the first event came while the backend was still generating (%d ms of %d)", path, firstAt, total)
+                    .isLessThan(total - 500);
+            if (path.equals("/v1/responses")) {
+                assertThat(events).startsWith("response.created").endsWith("response.completed").contains("response.output_text.delta");
+            } else {
+                assertThat(events).startsWith("message_start").endsWith("message_stop").contains("content_block_delta");
+            }
+        }
+    }
+
+    @Test
+    void router_made_errors_on_messages_have_the_anthropic_shape() throws Exception {
+        HttpResponse<String> unknown = f.post("/v1/messages", "{\"model\":\"no-such\",\"max_tokens\":8,\"messages\":[]}");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        JsonNode e = JSON.readTree(unknown.body());
+        assertThat(e.path("type").asText()).isEqualTo("error");
+        assertThat(e.path("error").path("type").asText()).isEqualTo("not_found_error");
+        assertThat(e.path("error").path("message").asText()).contains("no-such");
+        HttpResponse<String> bad = f.post("/v1/messages", "{\"max_tokens\":8}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).path("error").path("type").asText()).isEqualTo("invalid_request_error");
+        // the other endpoints keep OpenAI's shape
+        assertThat(JSON.readTree(f.post("/v1/responses", "{\"max_tokens\":8}").body()).path("error").path("param").asText())
+                .isEqualTo("model");
+    }
+
+    @Test
+    void token_usage_of_the_responses_api_is_read_from_its_own_fields() throws Exception {
+        try (LogCapture access = LogCapture.of("io.github.camelllmrouter.access")) {
+            f.post("/v1/responses", "{\"model\":\"m-a\",\"input\":\"hi\"}", "x-request-id", "usage-1");
+            await().atMost(5, TimeUnit.SECONDS).until(() -> access.lines().stream().anyMatch(l -> l.contains("usage-1")));
+            assertThat(access.lines().stream().filter(l -> l.contains("usage-1")).findFirst().orElseThrow())
+                    .contains("prompt_tokens=5").contains("completion_tokens=3");
+        }
+        assertThat(f.get("/metrics").body()).containsPattern("vllm:input_tokens_total\\{model=\"m-a\",server=\"[^\"]+\"\\} 5.0");
+    }
+}
