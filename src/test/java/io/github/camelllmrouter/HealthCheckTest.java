@@ -79,4 +79,21 @@ class HealthCheckTest {
         assertThat(f.backends.get(0).received("/v1/embeddings")).anyMatch(r -> r.body().contains("\"input\":\"ping\""));
         assertThat(f.backends.get(0).count("/v1/chat/completions")).isZero();
     }
+
+    @Test
+    void the_request_probe_sends_the_smallest_real_request_of_each_vllm_model_type() throws Exception {
+        FakeOpenAiBackend r = f.backend("r", "m-rerank");
+        FakeOpenAiBackend s = f.backend("s", "m-score");
+        FakeOpenAiBackend m = f.backend("m", "m-messages");
+        f.start(Map.of("camel.component.llm.health-check-probe", "request"),
+                "--static-backends", r.url() + "," + s.url() + "," + m.url(), "--static-models", "m-rerank,m-score,m-messages",
+                "--static-model-types", "rerank,score,messages", "--static-backend-health-checks",
+                "--static-backend-health-check-interval", "1");
+        await().atMost(15, TimeUnit.SECONDS).until(() -> !r.received("/v1/rerank").isEmpty()
+                && !s.received("/v1/score").isEmpty() && !m.received("/v1/messages").isEmpty());
+        assertThat(r.received("/v1/rerank").get(0).body()).contains("\"documents\"");
+        assertThat(s.received("/v1/score").get(0).body()).contains("\"text_1\"");
+        assertThat(m.received("/v1/messages").get(0).body()).contains("\"max_tokens\":1");
+        assertThat(r.count("/v1/chat/completions") + s.count("/v1/chat/completions") + m.count("/v1/chat/completions")).isZero();
+    }
 }

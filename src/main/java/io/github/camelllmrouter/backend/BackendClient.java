@@ -265,6 +265,23 @@ public final class BackendClient implements AutoCloseable {
                         pingPath = "/v1/completions";
                         ping = "{\"model\":" + quoted + ",\"prompt\":\"ping\",\"max_tokens\":1}";
                     }
+                    case "rerank" -> {
+                        pingPath = "/v1/rerank";
+                        ping = "{\"model\":" + quoted + ",\"query\":\"ping\",\"documents\":[\"ping\"]}";
+                    }
+                    case "score" -> {
+                        pingPath = "/v1/score";
+                        ping = "{\"model\":" + quoted + ",\"text_1\":\"ping\",\"text_2\":\"ping\"}";
+                    }
+                    case "messages" -> {
+                        pingPath = "/v1/messages";
+                        ping = "{\"model\":" + quoted + ",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}";
+                    }
+                    case "transcription" -> {
+                        // a transcription needs an audio file: the model list answering is the probe
+                        result.complete(null);
+                        return;
+                    }
                     default -> {
                         pingPath = "/v1/chat/completions";
                         ping = "{\"model\":" + quoted + ",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":1}";

@@ -6,7 +6,7 @@ import java.util.List;
 public final class ModelTypes {
 
     public static final List<String> KNOWN = List.of("chat", "completion", "embeddings", "rerank", "score",
-            "transcription", "vision");
+            "transcription", "vision", "messages");
 
     private ModelTypes() {
     }
