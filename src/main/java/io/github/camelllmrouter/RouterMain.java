@@ -37,7 +37,7 @@ import picocli.CommandLine;
 public final class RouterMain {
 
     /** Flags of the vLLM router this version accepts but does not implement yet: refused, never ignored. */
-    static final Set<String> NOT_SUPPORTED_YET = Set.of("static-model-labels");
+    static final Set<String> NOT_SUPPORTED_YET = Set.of();
     /** Where the routes made from the flags or the dynamic config come from, as /health lists it. */
     public static final String GENERATED = "generated-models.camel.yaml";
 
@@ -99,6 +99,21 @@ public final class RouterMain {
     }
 
     private void configure(Settings settings) throws Exception {
+        if (!settings.ignoredFlags.isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(RouterMain.class).warn("ignored: {} configure{} what this router does not have"
+                    + " (LMCache, prefill/decode disaggregation, semantic cache, batch API, callbacks, Sentry, external providers)",
+                    String.join(", ", settings.ignoredFlags), settings.ignoredFlags.size() == 1 ? "s" : "");
+        }
+        // only the variables the README names are read from the environment: a Kubernetes Service named "router"
+        // makes ROUTER_PORT=tcp://..., which must not become router.port
+        main.configure().setAutoConfigurationEnvironmentVariablesEnabled(false);
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void beforeConfigure(BaseMainSupport base) {
+                ((org.apache.camel.component.properties.PropertiesComponent) base.getCamelContext().getPropertiesComponent())
+                        .setEnvironmentVariableMode(org.apache.camel.component.properties.PropertiesComponent.ENVIRONMENT_VARIABLES_MODE_NEVER);
+            }
+        });
         ModelCatalogue catalogue = settings.catalogue;
         String routesYaml = catalogue.isEmpty() ? null : RoutesYaml.of(catalogue);
         main.setPropertyPlaceholderLocations(settings.propertiesLocation);
@@ -154,7 +169,7 @@ public final class RouterMain {
             overrides.put("camel.beans.llm.root-path", rootPath);
         }
         overrides.put("camel.component.llm.engine-stats-interval-ms",
-                Long.toString(Long.parseLong(rp.getOrDefault("router.engine-stats-interval", "0")) * 1000));
+                Long.toString(Long.parseLong(rp.getOrDefault("router.engine-stats-interval", "30")) * 1000));
         boolean logStats = "true".equalsIgnoreCase(rp.getOrDefault("router.log-stats", "false"));
         overrides.put("camel.component.llm.log-stats-interval-ms",
                 logStats ? Long.toString(Long.parseLong(rp.getOrDefault("router.log-stats-interval", "10")) * 1000) : "0");
@@ -328,6 +343,8 @@ public final class RouterMain {
         boolean demo; // router.demo=true: demo backends whatever else is configured
         boolean demoWhenNoModel; // router.demo=auto with nothing configured: demo backends if routes/ has no model
         boolean k8s;
+        /** vLLM flags given that configure what this router does not have (warned about at start). */
+        Set<String> ignoredFlags = Set.of();
         String propertiesLocation;
         String routesPattern;
         Path routesDir; // null when the routes come from the jar
@@ -348,15 +365,20 @@ public final class RouterMain {
         /** @param overrides configuration keys that override config/application.properties (before the flags) */
         public static Settings parse(String[] args, Path workDir, Map<String, String> overrides) throws UsageException {
             RouterOptions options = new RouterOptions();
-            CommandLine cli = new CommandLine(options);
+            // as argparse in the vLLM router: a repeated flag, the last wins; a unique prefix of a flag is the flag
+            CommandLine cli = new CommandLine(options).setOverwrittenOptionsAllowed(true).setAbbreviatedOptionsAllowed(true);
+            Set<String> ignored = new java.util.LinkedHashSet<>();
             try {
-                cli.parseArgs(args);
+                cli.parseArgs(RouterOptions.withoutIgnored(args, ignored));
             } catch (CommandLine.ParameterException e) {
                 throw new UsageException(e.getMessage() + " (see --help)");
             }
             Settings s = new Settings();
+            s.ignoredFlags = ignored;
             if (cli.isUsageHelpRequested()) {
-                s.exitNow = cli.getUsageMessage();
+                s.exitNow = cli.getUsageMessage() + "Also accepted, as in the vLLM router, and ignored with a warning (they configure"
+                        + " what this router does not have):\n  " + String.join(" ", new java.util.TreeSet<>(RouterOptions.IGNORED))
+                        + " " + String.join(" ", RouterOptions.IGNORED_SWITCHES) + "\n";
                 return s;
             }
             if (cli.isVersionHelpRequested()) {
@@ -433,9 +455,22 @@ public final class RouterMain {
                             + " is not supported yet");
                 }
             }
+            String rewriter = get("request-rewriter", "noop");
+            if (!"noop".equals(rewriter)) {
+                throw new UsageException("--request-rewriter " + rewriter + " is not supported: the vLLM router's only rewriter is noop");
+            }
             String discovery = get("service-discovery", "static");
             if (!"static".equals(discovery) && !"k8s".equals(discovery)) {
                 throw new UsageException("--service-discovery must be static or k8s, got '" + discovery + "'");
+            }
+            if (flags.containsKey("router.static-backends") && get("static-backends", null) == null) {
+                throw new UsageException("--static-backends is empty (an unset environment variable?); give the backend URLs");
+            }
+            // never fail open: a static discovery asked for explicitly, with no backends, is a mistake (an empty
+            // environment variable in a deployment), not a wish for the demo
+            if ("static".equals(discovery) && flags.containsKey("router.service-discovery") && dynamicConfigFile == null
+                && get("static-backends", null) == null) {
+                throw new UsageException("--service-discovery static needs --static-backends and --static-models; both are empty");
             }
             k8s = "k8s".equals(discovery);
             if (k8s) {
@@ -457,7 +492,7 @@ public final class RouterMain {
                 throw new UsageException("--routing-logic must be roundrobin, session, least-loaded or prefixaware, got '" + logic + "'");
             }
             intValue("request-stats-window", get("request-stats-window", "60"), 1, 3600);
-            intValue("engine-stats-interval", get("engine-stats-interval", "0"), 0, 86400);
+            intValue("engine-stats-interval", get("engine-stats-interval", "30"), 0, 86400);
             intValue("log-stats-interval", get("log-stats-interval", "10"), 1, 86400);
             intValue("prefix-min-match-length", get("prefix-min-match-length", "256"), 1, 1 << 20);
             if ("session".equals(logic) && get("session-key", null) == null) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
                        + "Without backends it starts demo backends of its own so it answers out of the box.")
 public class RouterOptions {
 
-    @Option(names = "--help", usageHelp = true, description = "Show this help and exit.")
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
     @Option(names = "--version", versionHelp = true, description = "Print the version and exit.")
@@ -48,9 +48,6 @@ public class RouterOptions {
 
     @Option(names = "--static-model-types", description = "Comma-separated type of each backend's model: chat, completion, embeddings, rerank, score, ...")
     String staticModelTypes;
-
-    @Option(names = "--static-model-labels", description = "Not supported yet.")
-    String staticModelLabels;
 
     @Option(names = "--static-backend-weights", description = "Comma-separated weight of each backend in its model's split (default 1 each; 0 = standby).")
     String staticBackendWeights;
@@ -91,7 +88,7 @@ public class RouterOptions {
     @Option(names = "--session-key", description = "With --routing-logic session: the request header that pins a session to a backend.")
     String sessionKey;
 
-    @Option(names = "--engine-stats-interval", description = "Seconds between scrapes of each backend's /metrics (running, waiting, KV cache); 0 = off (default).")
+    @Option(names = "--engine-stats-interval", description = "Seconds between scrapes of each backend's /metrics (running, waiting, KV cache, prefix cache); 0 = off (default 30, as the vLLM router).")
     String engineStatsInterval;
 
     @Option(names = "--request-stats-window", description = "Seconds over which the per-backend vllm:current_qps, vllm:avg_latency, vllm:avg_itl gauges are computed (default 60).")
@@ -131,6 +128,43 @@ public class RouterOptions {
     @Option(names = "--print-routes", description = "Print the model routes this configuration makes, as YAML for routes/, and exit.")
     boolean printRoutes;
 
+    @Option(names = "--request-rewriter", description = "noop (the only value the vLLM router has).")
+    String requestRewriter;
+
+    /**
+     * vLLM router flags that configure what this router does not have (LMCache, prefill/decode disaggregation,
+     * the semantic cache, the batch API, Python callbacks, Sentry, external providers): taken off the command line
+     * before it is parsed, so that a vLLM deployment's command line starts the router, and named in one warning.
+     */
+    static final java.util.Set<String> IGNORED = java.util.Set.of("--callbacks", "--feature-gates", "--sentry-dsn",
+            "--sentry-traces-sample-rate", "--sentry-profile-session-sample-rate", "--file-storage-class",
+            "--file-storage-path", "--batch-processor", "--lmcache-controller-port", "--lmcache-controller-reply-port",
+            "--lmcache-controller-heartbeat-port", "--lmcache-health-check-interval", "--lmcache-worker-timeout",
+            "--prefill-model-labels", "--decode-model-labels", "--kv-aware-threshold", "--semantic-cache-model",
+            "--semantic-cache-dir", "--semantic-cache-threshold", "--external-providers-config", "--static-model-labels");
+    /** The same, for the flags that take no value. */
+    static final java.util.Set<String> IGNORED_SWITCHES = java.util.Set.of("--enable-batch-api");
+
+    /** The arguments without the ignored flags (and their values); their names go into {@code ignored}. */
+    static String[] withoutIgnored(String[] args, java.util.Set<String> ignored) {
+        java.util.List<String> kept = new java.util.ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            if (IGNORED_SWITCHES.contains(name)) {
+                ignored.add(name);
+            } else if (IGNORED.contains(name)) {
+                ignored.add(name);
+                if (!a.contains("=") && i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                    i++; // its value
+                }
+            } else {
+                kept.add(a);
+            }
+        }
+        return kept.toArray(new String[0]);
+    }
+
     /** The options given on the command line, as config keys (router.<flag-name>). */
     Map<String, String> asProperties() {
         Map<String, String> p = new LinkedHashMap<>();
@@ -143,7 +177,6 @@ public class RouterOptions {
         put(p, "static-models", staticModels);
         put(p, "static-aliases", staticAliases);
         put(p, "static-model-types", staticModelTypes);
-        put(p, "static-model-labels", staticModelLabels);
         put(p, "static-backend-weights", staticBackendWeights);
         put(p, "static-fallback-models", staticFallbackModels);
         put(p, "max-instance-failover-reroute-attempts", maxInstanceFailoverRerouteAttempts);
@@ -169,6 +202,7 @@ public class RouterOptions {
         put(p, "otel-service-name", otelServiceName);
         put(p, "otel-secure", otelSecure);
         put(p, "prefix-min-match-length", prefixMinMatchLength);
+        put(p, "request-rewriter", requestRewriter);
         return p;
     }
 

@@ -78,12 +78,11 @@ class CommandLineTest {
     }
 
     @Test
-    void flags_not_implemented_yet_are_refused_not_ignored() {
+    void flags_that_select_what_this_router_cannot_do_are_refused() {
         assertRefused("cannot read the dynamic config /tmp/no-such-dir/c.yaml", "--dynamic-config-yaml", "/tmp/no-such-dir/c.yaml");
         assertRefused("give --dynamic-config-json or --dynamic-config-yaml, not both", "--dynamic-config-yaml", "/tmp/c.yaml",
                 "--dynamic-config-json", "/tmp/c.json");
         assertRefused("--log-format must be text or json", "--log-format", "xml");
-        assertRefused("--static-model-labels is not supported yet", "--static-model-labels", "a,b");
         assertRefused("--k8s-service-discovery-type service-name is not supported yet", "--service-discovery", "k8s",
                 "--k8s-service-discovery-type", "service-name");
         assertRefused("--static-backends cannot be used with --service-discovery k8s", "--service-discovery", "k8s",
@@ -103,7 +102,9 @@ class CommandLineTest {
                 "--engine-stats-interval", "--request-stats-window", "--log-stats", "--log-stats-interval",
                 "--dynamic-config-yaml", "--dynamic-config-json", "--version", "--log-level", "--log-format",
                 "--otel-endpoint", "--otel-service-name", "--otel-secure", "--prefix-min-match-length",
-                "--max-instance-failover-reroute-attempts", "--static-fallback-models")) {
+                "--max-instance-failover-reroute-attempts", "--static-fallback-models", "--callbacks", "--request-rewriter",
+                "--feature-gates", "--enable-batch-api", "--lmcache-controller-port", "--sentry-dsn",
+                "--external-providers-config", "-h")) {
             assertThat(help).contains(flag);
         }
     }
@@ -119,5 +120,43 @@ class CommandLineTest {
         assertThat(p.exitValue()).isEqualTo(2);
         assertThat(out.lines()).hasSize(1);
         assertThat(out).contains("--static-backends has 2 entries but --static-models has 1");
+    }
+
+    @Test
+    void flags_behave_as_argparse_does_in_the_vllm_router() throws Exception {
+        // a repeated flag: the last wins
+        assertThat(parse("--port", "9000", "--static-backends", "http://h1:8000", "--static-models", "m-a", "--port", "9001")
+                .routerProperties.get("router.port")).isEqualTo("9001");
+        // --flag=value, and a unique prefix
+        RouterMain.Settings s = parse("--static-backends=http://h1:8000", "--static-models", "m-a", "--routing-l", "roundrobin",
+                "--static-ali", "fast:m-a");
+        assertThat(s.catalogue().aliases()).containsEntry("fast", "m-a");
+        assertThat(s.catalogue().models()).containsKey("m-a");
+        assertThat(s.routerProperties.get("router.routing-logic")).isEqualTo("roundrobin");
+        assertRefused("static-back", "--static-back", "http://h1:8000"); // ambiguous: --static-backends, --static-backend-weights, ...
+        assertThat(parse("-h").exitNow).contains("--static-backends");
+    }
+
+    @Test
+    void vllm_flags_for_features_this_router_does_not_have_are_accepted_and_named() throws Exception {
+        RouterMain.Settings s = parse("--static-backends", "http://h1:8000", "--static-models", "m-a", "--routing-logic", "roundrobin",
+                "--callbacks", "my_module.callbacks", "--request-rewriter", "noop", "--feature-gates", "", "--sentry-dsn", "",
+                "--sentry-traces-sample-rate", "0.1", "--sentry-profile-session-sample-rate", "1.0", "--enable-batch-api",
+                "--file-storage-class", "local_file", "--file-storage-path", "/tmp/vllm_files", "--batch-processor", "local",
+                "--lmcache-controller-port", "9000", "--prefill-model-labels", "prefill", "--decode-model-labels", "decode",
+                "--static-model-labels", "a", "--semantic-cache-model", "all-MiniLM-L6-v2", "--external-providers-config", "x.yaml",
+                "--engine-stats-interval", "30");
+        assertThat(s.catalogue().models()).containsKey("m-a");
+        assertThat(s.ignoredFlags).contains("--callbacks", "--enable-batch-api", "--lmcache-controller-port", "--static-model-labels",
+                "--semantic-cache-model", "--external-providers-config").doesNotContain("--request-rewriter");
+        assertRefused("--request-rewriter gzip is not supported", "--static-backends", "http://h1:8000", "--static-models", "m-a",
+                "--request-rewriter", "gzip");
+        assertRefused("is not supported yet", "--static-backends", "http://h1:8000", "--static-models", "m-a", "--routing-logic", "kvaware");
+    }
+
+    @Test
+    void an_explicit_static_discovery_with_no_backends_does_not_fail_open() {
+        assertRefused("--static-backends is empty", "--service-discovery", "static", "--static-backends", "", "--static-models", "");
+        assertRefused("--service-discovery static needs --static-backends", "--service-discovery", "static");
     }
 }

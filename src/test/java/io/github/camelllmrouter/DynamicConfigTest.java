@@ -191,4 +191,72 @@ class DynamicConfigTest {
         Files.writeString(config, text.formatted(h1.url(), h2.url(), "false"));
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> status(h1).equals("healthy"));
     }
+
+    @Test
+    void pr_921s_per_model_yaml_starts_serves_and_falls_back(@TempDir Path dir) throws Exception {
+        FakeOpenAiBackend g1 = f.backend("gpu-node-1", "glm-5");
+        FakeOpenAiBackend g2 = f.backend("gpu-node-2", "glm-5");
+        FakeOpenAiBackend cloud = f.backend("cloud-gateway", "glm-5-cloud");
+        Path config = dir.resolve("router.yaml");
+        // PR #921's README example, with the fakes' URLs
+        Files.writeString(config, """
+                service_discovery: static
+                routing_logic: roundrobin
+                static_models:
+                  glm-5:
+                    static_backends:
+                      - %s
+                      - %s
+                    static_model_type: chat
+                    fallback_model: glm-5-cloud
+                  glm-5-cloud:
+                    static_backends:
+                      - %s
+                    static_model_type: chat
+                static_aliases:
+                  glm: glm-5
+                """.formatted(g1.url(), g2.url(), cloud.url()));
+        f.start(Map.of(), "--dynamic-config-yaml", config.toString());
+        assertThat(java.util.Set.of(servedBy("glm-5"), servedBy("glm-5"))).containsExactlyInAnyOrder("gpu-node-1", "gpu-node-2");
+        assertThat(servedBy("glm")).isIn("gpu-node-1", "gpu-node-2");
+        g1.stop();
+        g2.stop();
+        assertThat(servedBy("glm-5")).isEqualTo("cloud-gateway");
+        assertThat(cloud.last().model()).isEqualTo("glm-5-cloud");
+    }
+
+    @Test
+    void the_vllm_readme_config_with_callbacks_starts_and_serves(@TempDir Path dir) throws Exception {
+        FakeOpenAiBackend a = f.backend("a", "facebook/opt-125m");
+        FakeOpenAiBackend b = f.backend("b", "meta-llama/Llama-3.1-8B-Instruct");
+        Path config = dir.resolve("router.json");
+        Files.writeString(config, """
+                {
+                  "service_discovery": "static",
+                  "routing_logic": "roundrobin",
+                  "callbacks": "module.custom_callback_handler",
+                  "static_models": "facebook/opt-125m,meta-llama/Llama-3.1-8B-Instruct",
+                  "static_backends": "%s,%s",
+                  "static_backend_health_checks": false
+                }
+                """.formatted(a.url(), b.url()));
+        f.start(Map.of(), "--dynamic-config-json", config.toString());
+        assertThat(servedBy("facebook/opt-125m")).isEqualTo("a");
+        assertThat(servedBy("meta-llama/Llama-3.1-8B-Instruct")).isEqualTo("b");
+    }
+
+    @Test
+    void a_bad_value_in_the_mapping_form_names_the_file_and_the_field(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("router.yaml");
+        Files.writeString(config, """
+                service_discovery: static
+                routing_logic: roundrobin
+                static_models:
+                  glm-5:
+                    static_backendz: [http://h:1]
+                """);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RouterMain.Settings.parse(
+                new String[] {"--dynamic-config-yaml", config.toString()}, Path.of(".")))
+                .hasMessageContaining(config.toString()).hasMessageContaining("static_models.glm-5.static_backendz");
+    }
 }

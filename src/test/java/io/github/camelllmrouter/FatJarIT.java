@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -40,10 +41,16 @@ class FatJarIT {
     }
 
     Process java(Path dir, String... args) throws Exception {
+        return java(dir, Map.of(), args);
+    }
+
+    Process java(Path dir, Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("out-" + processes.size() + ".log").toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out-" + processes.size() + ".log").toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         processes.add(p);
         return p;
     }
@@ -205,6 +212,23 @@ class FatJarIT {
                 "--static-backends", "http://127.0.0.1:" + p1, "--static-models", "m-a");
         awaitUp(debugPort);
         assertThat(Files.readString(dir.resolve("out-2.log"))).contains("Auto-configuration summary");
+    }
+
+    @Test
+    void the_environment_never_changes_the_configuration(@TempDir Path dir) throws Exception {
+        int p1 = RouterFixture.freePort();
+        java(dir, "-cp", JAR.toString(), "io.github.camelllmrouter.demo.FakeBackendMain", "--port", "" + p1, "--name", "b1", "--models", "m-a");
+        int port = RouterFixture.freePort();
+        // what Kubernetes injects into every pod of a namespace with a Service named "router"
+        java(dir, Map.of("ROUTER_PORT", "tcp://10.96.0.5:80", "ROUTER_HOST", "10.96.0.5", "ROUTER_SERVICE_PORT", "80",
+                        "ROUTER_STATIC_BACKENDS", "http://10.96.0.9:1", "ROUTER_DEMO", "true"),
+                "-jar", JAR.toString(), "--host", "127.0.0.1", "--port", "" + port,
+                "--static-backends", "http://127.0.0.1:" + p1, "--static-models", "m-a");
+        awaitUp(port);
+        HttpResponse<String> r = chat(port, "m-a");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-served-by")).contains("b1");
+        assertThat(chat(port, "demo").statusCode()).isEqualTo(404);
     }
 
     @Test

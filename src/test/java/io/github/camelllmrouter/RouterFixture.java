@@ -37,7 +37,10 @@ public final class RouterFixture implements AutoCloseable {
         port = freePort();
         List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--host", "127.0.0.1"));
         args.addAll(List.of(flags));
-        router = RouterMain.start(config, args.toArray(new String[0]));
+        // no engine scrapes unless a test asks (--engine-stats-interval): they would count as backend requests
+        java.util.Map<String, String> withDefaults = new java.util.HashMap<>(Map.of("router.engine-stats-interval", "0"));
+        withDefaults.putAll(config);
+        router = RouterMain.start(withDefaults, args.toArray(new String[0]));
         return this;
     }
 

@@ -3,6 +3,7 @@ package io.github.camelllmrouter.catalogue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,12 @@ public final class DynamicConfig implements AutoCloseable {
     static final Set<String> FIELDS = Set.of("service_discovery", "routing_logic", "session_key", "static_backends",
             "static_models", "static_aliases", "static_model_types", "static_backend_weights", "static_fallback_models",
             "static_backend_health_checks", "k8s_namespace", "k8s_port", "k8s_label_selector");
+    /** Fields applied when given (at start), and otherwise left to the flags and config file. */
+    static final Set<String> WHEN_GIVEN = Set.of("static_backend_health_check_interval",
+            "static_backend_health_check_timeout_seconds");
+    /** Fields of the vLLM router's DynamicRouterConfig that configure what this router does not have: a warning. */
+    static final Set<String> IGNORED = Set.of("callbacks", "static_model_labels", "prefill_model_labels", "decode_model_labels");
+    private static final Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     static final Set<String> LOGICS = Set.of("roundrobin", "session", "least-loaded", "prefixaware");
 
     private final Path file;
@@ -121,10 +128,18 @@ public final class DynamicConfig implements AutoCloseable {
         if (config == null) {
             throw new IllegalArgumentException("is empty");
         }
+        for (String key : IGNORED) {
+            if (config.remove(key) != null && WARNED.add(key)) {
+                LOG.warn("dynamic config field {} configures what this router does not have: ignored", key);
+            }
+        }
+        flattenModels(config);
+        flattenAliases(config);
         for (String key : config.keySet()) {
-            if (!FIELDS.contains(key)) {
+            if (!FIELDS.contains(key) && !WHEN_GIVEN.contains(key)) {
                 throw new IllegalArgumentException("has an unknown field '" + key + "' (known: "
-                        + FIELDS.stream().sorted().collect(Collectors.joining(", ")) + ")");
+                        + java.util.stream.Stream.concat(FIELDS.stream(), WHEN_GIVEN.stream()).sorted()
+                        .collect(Collectors.joining(", ")) + ")");
             }
         }
         String logic = string(config, "routing_logic");
@@ -132,6 +147,67 @@ public final class DynamicConfig implements AutoCloseable {
             throw new IllegalArgumentException("has routing_logic '" + logic + "': it must be roundrobin, session, least-loaded or prefixaware");
         }
         return config;
+    }
+
+    /**
+     * vLLM's mapping form of {@code static_models} (PR #921's per-model YAML): model -> {@code static_backends} (a
+     * list), {@code static_model_type}, {@code fallback_model}, as the comma lists the flags take.
+     */
+    @SuppressWarnings("unchecked")
+    private static void flattenModels(Map<String, Object> config) {
+        if (!(config.get("static_models") instanceof Map<?, ?> models)) {
+            return;
+        }
+        if (config.containsKey("static_backends") || config.containsKey("static_model_types")) {
+            throw new IllegalArgumentException("has static_models as a mapping (each model with its static_backends) and a"
+                    + " top-level static_backends or static_model_types too: give one form");
+        }
+        List<String> backends = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        List<String> types = new ArrayList<>();
+        List<String> fallbacks = new ArrayList<>();
+        for (Map.Entry<?, ?> m : models.entrySet()) {
+            String model = String.valueOf(m.getKey());
+            if (!(m.getValue() instanceof Map<?, ?> spec)) {
+                throw new IllegalArgumentException("has static_models." + model + " that is not a mapping (static_backends, "
+                        + "static_model_type, fallback_model)");
+            }
+            for (Object key : spec.keySet()) {
+                if (!Set.of("static_backends", "static_model_type", "fallback_model").contains(String.valueOf(key))) {
+                    throw new IllegalArgumentException("has an unknown field static_models." + model + "." + key
+                            + " (known: static_backends, static_model_type, fallback_model)");
+                }
+            }
+            Object list = spec.get("static_backends");
+            List<Object> urls = list instanceof List<?> l ? (List<Object>) l : list == null ? List.of() : List.of(list);
+            if (urls.isEmpty()) {
+                throw new IllegalArgumentException("has static_models." + model + " with no static_backends");
+            }
+            String type = spec.get("static_model_type") == null ? "chat" : String.valueOf(spec.get("static_model_type"));
+            for (Object url : urls) {
+                backends.add(String.valueOf(url));
+                names.add(model);
+                types.add(type);
+            }
+            if (spec.get("fallback_model") != null) {
+                fallbacks.add(model + ":" + spec.get("fallback_model"));
+            }
+        }
+        config.put("static_backends", String.join(",", backends));
+        config.put("static_models", String.join(",", names));
+        config.put("static_model_types", String.join(",", types));
+        if (!fallbacks.isEmpty()) {
+            String given = string(config, "static_fallback_models");
+            config.put("static_fallback_models", given == null ? String.join(",", fallbacks) : given + "," + String.join(",", fallbacks));
+        }
+    }
+
+    /** vLLM's mapping form of {@code static_aliases}: alias -> model. */
+    private static void flattenAliases(Map<String, Object> config) {
+        if (config.get("static_aliases") instanceof Map<?, ?> aliases) {
+            config.put("static_aliases", aliases.entrySet().stream().map(e -> e.getKey() + ":" + e.getValue())
+                    .collect(Collectors.joining(",")));
+        }
     }
 
     /** The router.* keys the fields stand for: with a dynamic config, the file alone sets them. */
