@@ -558,8 +558,7 @@ public final class RouterMain {
     }
 
     static String version() {
-        String v = RouterMain.class.getPackage().getImplementationVersion();
-        return v != null ? v : "0.1.0-SNAPSHOT";
+        return io.github.camelllmrouter.http.RouterVersion.get();
     }
 
 }

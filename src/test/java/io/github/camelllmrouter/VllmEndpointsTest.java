@@ -142,4 +142,18 @@ class VllmEndpointsTest {
         }
         assertThat(f.get("/metrics").body()).containsPattern("vllm:input_tokens_total\\{model=\"m-a\",server=\"[^\"]+\"\\} 5.0");
     }
+
+    @Test
+    void one_model_and_the_version_are_answered_as_the_vllm_router_does() throws Exception {
+        HttpResponse<String> one = f.get("/v1/models/m-a");
+        assertThat(one.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(one.body()).path("id").asText()).isEqualTo("m-a");
+        assertThat(JSON.readTree(one.body()).path("object").asText()).isEqualTo("model");
+        HttpResponse<String> none = f.get("/v1/models/no/such-model");
+        assertThat(none.statusCode()).isEqualTo(404);
+        assertThat(JSON.readTree(none.body()).path("error").path("code").asText()).isEqualTo("model_not_found");
+        HttpResponse<String> version = f.get("/version");
+        assertThat(version.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(version.body()).path("version").asText()).isNotBlank();
+    }
 }

@@ -12,6 +12,7 @@ import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.catalogue.DynamicConfig;
 import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelComponent;
+import io.github.camelllmrouter.openai.OpenAiException;
 import io.github.camelllmrouter.backend.VllmRouterGauges;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.Exchange;
@@ -26,14 +27,32 @@ public class ApiEndpoints {
     public void models(Exchange exchange) throws JsonProcessingException {
         List<Map<String, Object>> data = new ArrayList<>();
         for (String name : ModelComponent.of(exchange.getContext()).models(exchange.getContext())) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", name);
-            m.put("object", "model");
-            m.put("created", created);
-            m.put("owned_by", "camel-llm-router");
-            data.add(m);
+            data.add(model(name));
         }
         json(exchange, 200, Map.of("object", "list", "data", data));
+    }
+
+    /** {@code GET /v1/models/{id}}: one served model or alias (the id may contain '/'), or OpenAI's 404. */
+    public void model(Exchange exchange) throws JsonProcessingException {
+        String id = exchange.getVariable("path", String.class).substring("/v1/models/".length());
+        if (!ModelComponent.of(exchange.getContext()).models(exchange.getContext()).contains(id)) {
+            throw OpenAiException.modelNotFound(id);
+        }
+        json(exchange, 200, model(id));
+    }
+
+    /** {@code GET /version}, as the vLLM router answers it. */
+    public void version(Exchange exchange) throws JsonProcessingException {
+        json(exchange, 200, Map.of("version", RouterVersion.get()));
+    }
+
+    private Map<String, Object> model(String name) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", name);
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "camel-llm-router");
+        return m;
     }
 
     /**
