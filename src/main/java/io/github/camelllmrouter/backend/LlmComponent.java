@@ -197,6 +197,18 @@ public class LlmComponent extends DefaultComponent {
             if (state.inFlight() + state.streaming() == 0) {
                 states.remove(backendId);
                 metrics().forget(backendId);
+                BackendClient later = client;
+                if (later != null) {
+                    // a request whose backend call had ended may still be writing its answer and then its meters:
+                    // they go a second later (unless the backend is in use again)
+                    later.vertx().setTimer(1000, id -> {
+                        synchronized (users) {
+                            if (!users.containsKey(backendId) && !states.containsKey(backendId)) {
+                                metrics().forget(backendId);
+                            }
+                        }
+                    });
+                }
                 if (getCamelContext() == null || !getCamelContext().isStopping()) {
                     org.slf4j.LoggerFactory.getLogger(LlmComponent.class).info("backend {} no longer used by any route: forgotten", backendId);
                 }
