@@ -2,6 +2,7 @@ package io.github.camelllmrouter.backend;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import io.github.camelllmrouter.http.LlmCall;
 import org.apache.camel.AsyncCallback;
@@ -26,6 +27,8 @@ import org.slf4j.LoggerFactory;
 public class BackendBalancer extends LoadBalancerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(BackendBalancer.class);
+
+    private static final Set<String> ROUTING_LOGICS = Set.of("roundrobin", "session", "least-loaded", "prefixaware");
 
     /** Exchange property set when a request failed and left no backend of the model in rotation. */
     public static final String OUT_OF_ROTATION = "llmRouterOutOfRotation";
@@ -70,7 +73,7 @@ public class BackendBalancer extends LoadBalancerSupport {
      * @param sessionKey   the request header that pins a session (session, least-loaded; null: the router's)
      */
     public BackendBalancer(Integer rerouteAttempts, String routingLogic, String sessionKey) {
-        if (routingLogic != null && !java.util.Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(routingLogic)) {
+        if (routingLogic != null && !ROUTING_LOGICS.contains(routingLogic)) {
             throw new IllegalArgumentException("routing logic must be roundrobin, session, least-loaded or prefixaware, got '"
                     + routingLogic + "'");
         }

@@ -253,41 +253,12 @@ public final class BackendClient implements AutoCloseable {
                     return;
                 }
                 // the smallest real request of the backend's model type
-                String quoted = io.vertx.core.json.Json.encode(model);
-                String pingPath;
-                String ping;
-                switch (modelType == null ? "chat" : modelType) {
-                    case "embeddings" -> {
-                        pingPath = "/v1/embeddings";
-                        ping = "{\"model\":" + quoted + ",\"input\":\"ping\"}";
-                    }
-                    case "completion" -> {
-                        pingPath = "/v1/completions";
-                        ping = "{\"model\":" + quoted + ",\"prompt\":\"ping\",\"max_tokens\":1}";
-                    }
-                    case "rerank" -> {
-                        pingPath = "/v1/rerank";
-                        ping = "{\"model\":" + quoted + ",\"query\":\"ping\",\"documents\":[\"ping\"]}";
-                    }
-                    case "score" -> {
-                        pingPath = "/v1/score";
-                        ping = "{\"model\":" + quoted + ",\"text_1\":\"ping\",\"text_2\":\"ping\"}";
-                    }
-                    case "messages" -> {
-                        pingPath = "/v1/messages";
-                        ping = "{\"model\":" + quoted + ",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}";
-                    }
-                    case "transcription" -> {
-                        // a transcription needs an audio file: the model list answering is the probe
-                        result.complete(null);
-                        return;
-                    }
-                    default -> {
-                        pingPath = "/v1/chat/completions";
-                        ping = "{\"model\":" + quoted + ",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":1}";
-                    }
+                String[] ping = ProbeRequests.of(modelType, io.vertx.core.json.Json.encode(model));
+                if (ping == null) {
+                    result.complete(null); // no small request of this type: the model list answering is the probe
+                    return;
                 }
-                simple(base, HttpMethod.POST, pingPath, ping, timeoutMs).onComplete(pr ->
+                simple(base, HttpMethod.POST, ping[0], ping[1], timeoutMs).onComplete(pr ->
                         result.complete(pr.failed() ? String.valueOf(pr.cause().getMessage())
                                 : pr.result().statusCode() == 200 ? null : "status_" + pr.result().statusCode()));
             }

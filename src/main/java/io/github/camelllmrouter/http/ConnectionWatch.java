@@ -9,9 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 
 /**
@@ -82,12 +80,7 @@ final class ConnectionWatch extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        boolean interim = msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL;
-        if (msg instanceof LastHttpContent && !interim) {
-            promise = promise.unvoid();
-            promise.addListener(f -> answered(ctx));
-        }
-        super.write(ctx, msg, promise);
+        super.write(ctx, msg, AnswerEnd.whenWritten(msg, promise, () -> answered(ctx)));
     }
 
     private void answered(ChannelHandlerContext ctx) {

@@ -6,9 +6,6 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpStatusClass;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -38,12 +35,7 @@ final class InOrder extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        boolean interim = msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL;
-        if (msg instanceof LastHttpContent && !interim) {
-            promise = promise.unvoid();
-            promise.addListener(f -> next(ctx));
-        }
-        super.write(ctx, msg, promise);
+        super.write(ctx, msg, AnswerEnd.whenWritten(msg, promise, () -> next(ctx)));
     }
 
     private void next(ChannelHandlerContext ctx) {
