@@ -10,14 +10,14 @@ import java.util.Map;
 final class ProbeRequests {
 
     private static final String[] CHAT = {"/v1/chat/completions",
-        "{\\"model\\":%s,\\"messages\\":[{\\"role\\":\\"user\\",\\"content\\":\\"ping\\"}],\\"max_tokens\\":1}"};
+        "{\"model\":%s,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}],\"max_tokens\":1}"};
     private static final Map<String, String[]> BY_TYPE = Map.of(
-            "embeddings", new String[] {"/v1/embeddings", "{\\"model\\":%s,\\"input\\":\\"ping\\"}"},
-            "completion", new String[] {"/v1/completions", "{\\"model\\":%s,\\"prompt\\":\\"ping\\",\\"max_tokens\\":1}"},
-            "rerank", new String[] {"/v1/rerank", "{\\"model\\":%s,\\"query\\":\\"ping\\",\\"documents\\":[\\"ping\\"]}"},
-            "score", new String[] {"/v1/score", "{\\"model\\":%s,\\"text_1\\":\\"ping\\",\\"text_2\\":\\"ping\\"}"},
+            "embeddings", new String[] {"/v1/embeddings", "{\"model\":%s,\"input\":\"ping\"}"},
+            "completion", new String[] {"/v1/completions", "{\"model\":%s,\"prompt\":\"ping\",\"max_tokens\":1}"},
+            "rerank", new String[] {"/v1/rerank", "{\"model\":%s,\"query\":\"ping\",\"documents\":[\"ping\"]}"},
+            "score", new String[] {"/v1/score", "{\"model\":%s,\"text_1\":\"ping\",\"text_2\":\"ping\"}"},
             "messages", new String[] {"/v1/messages",
-                "{\\"model\\":%s,\\"max_tokens\\":1,\\"messages\\":[{\\"role\\":\\"user\\",\\"content\\":\\"ping\\"}]}"});
+                "{\"model\":%s,\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}"});
 
     private ProbeRequests() {
     }
