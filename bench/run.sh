@@ -14,7 +14,7 @@ WARMUP=${WARMUP:-15}
 ROUNDS=${ROUNDS:-3}
 STREAMS=${STREAMS:-9000}
 JAVA=${JAVA:-java}
-ROUTER_OPTS=${ROUTER_OPTS-}   # the JVM options of the README's run command (none)
+ROUTER_OPTS=${ROUTER_OPTS-"-Xms32m -Xmx256m"}   # the JVM options of the README's run command
 JAR=target/camel-llm-router.jar
 ROUTER_PORT=19100; BACKEND_PORT=19101; SLOW_PORT=19102; SLOW_ROUTER_PORT=19103; NGINX_PORT=19104
 OUT="$PWD/bench/results"; mkdir -p "$OUT"
@@ -109,11 +109,12 @@ done
 echo "router threads after the load: $THREADS"
 cat "$OUT/ttfc.txt"
 
-# STREAMS streams open at once: a backend that takes 15 s per stream (30 chunks, 500 ms apart); the streams
-# start evenly over 6 s (a burst of thousands of connects in one instant overflows the kernel's SYN queue,
-# 2,048 here), so all are open together from 6 s to 15 s
+# STREAMS streams open at once: a backend that takes 60 s per stream (120 chunks, 500 ms apart); the streams
+# start evenly over 30 s (the fake backend shares its core with the probe, and a burst of thousands of connects
+# overflows the kernel's SYN queue, 2,048 here: the router's 2 s connect timeout then fires), so all are open
+# together from 30 s to 60 s
 taskset -c 1 java -Xmx2g -cp "$JAR" io.github.camelllmrouter.demo.FakeBackendMain --port $SLOW_PORT --name slow \
-  --models bench --chunks 30 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
+  --models bench --chunks 120 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
 # one backend takes all the streams here: its connection pool (camel.component.llm.max-connections-per-backend,
 # 4,000 by default) is raised to STREAMS, so the streams are all open at once instead of waiting for a connection
 mkdir -p "$RUN/streams/config"
@@ -122,6 +123,6 @@ sed "s/^camel.component.llm.max-connections-per-backend = .*/camel.component.llm
 (cd "$RUN/streams" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 $ROUTER_OPTS -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
   --static-backends http://127.0.0.1:$SLOW_PORT --static-models bench --log-level warning > "$OUT/slow-router.log" 2>&1) & SLOW_ROUTER=$!; pids+=($SLOW_ROUTER)
 wait_port $SLOW_PORT; wait_port $SLOW_ROUTER_PORT
-( sleep 11; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l)" ) & PEEK=$!
-timeout 180 taskset -c 1 java -Xmx2g bench/StreamProbe.java open $SLOW_ROUTER_PORT "$STREAMS" 6000
+( sleep 40; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l)" ) & PEEK=$!
+timeout 240 taskset -c 1 java -Xmx2g bench/StreamProbe.java open $SLOW_ROUTER_PORT "$STREAMS" 30000
 wait $PEEK
