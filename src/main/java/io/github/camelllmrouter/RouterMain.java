@@ -94,7 +94,12 @@ public final class RouterMain {
         RouterMain router = new RouterMain();
         router.configure(settings);
         config.forEach(router.main::addOverrideProperty);
-        router.main.start();
+        try {
+            router.main.start();
+        } catch (Exception | Error e) {
+            router.stopDemo(); // the demo backends started while configuring: not left running
+            throw e;
+        }
         return router;
     }
 

@@ -51,4 +51,15 @@ class BackendStateTest {
         assertThat(s.failure("status_429", 86400L)).isTrue();
         assertThat(ejectedForMs(s)).isBetween(4000L, 5000L);
     }
+
+    @Test
+    void an_answer_to_a_request_sent_before_the_backend_was_taken_out_does_not_bring_it_back() {
+        BackendState s = new BackendState("http://b:1", new BackendState.OutlierPolicy(1, 60000, 300000));
+        long sentBefore = System.nanoTime();
+        assertThat(s.failure("status_429", 30L)).isTrue();
+        s.success(sentBefore); // a long generation that started earlier finishes
+        assertThat(s.available()).as("still waiting out its Retry-After").isFalse();
+        s.success(System.nanoTime()); // a request sent since (a breaker's trial) answers
+        assertThat(s.available()).isTrue();
+    }
 }

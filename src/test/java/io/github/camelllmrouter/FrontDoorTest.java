@@ -251,6 +251,25 @@ class FrontDoorTest {
     }
 
     @Test
+    void a_stray_crlf_after_a_body_does_not_cut_the_answer_being_streamed() throws Exception {
+        start(Map.of("router.request-header-timeout-seconds", "1"));
+        a1.chunks(10).chunkDelayMs(300); // a 3 s stream, three times the header timeout
+        try (RawHttp raw = new RawHttp(f.port)) {
+            raw.send(RawHttp.post(CHAT, RouterFixture.streamChat("m-a")));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> a1.activeRequests() == 1);
+            raw.send("\r\n"); // after the body, on its own: RFC 9112 §2.2 allows it
+            StringBuilder b = new StringBuilder();
+            while (b.indexOf("data: [DONE]") < 0) {
+                byte[] more = new byte[4096];
+                int n = raw.socket.getInputStream().read(more);
+                assertThat(n).as("the stream was cut: %s", b).isPositive();
+                b.append(new String(more, 0, n, StandardCharsets.ISO_8859_1));
+            }
+            assertThat(b.toString()).doesNotContain("\"error\"");
+        }
+    }
+
+    @Test
     void connections_past_the_cap_are_closed_and_counted() throws Exception {
         start(Map.of("router.max-client-connections", "20"));
         List<RawHttp> held = new ArrayList<>();

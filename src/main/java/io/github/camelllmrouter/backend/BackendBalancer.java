@@ -436,21 +436,22 @@ public class BackendBalancer extends LoadBalancerSupport {
             Exchange copy = ExchangeHelper.createCopy(exchange, true);
             BackendState state = target.state();
             state.begin();
+            long sent = System.nanoTime();
             target.processor.process(copy, doneSync -> {
                 state.end();
                 try {
-                    onDone(target, copy);
+                    onDone(target, copy, sent);
                 } catch (RuntimeException e) {
                     finish(e); // never leave the request without an answer
                 }
             });
         }
 
-        void onDone(Target target, Exchange copy) {
+        void onDone(Target target, Exchange copy, long sent) {
             Throwable error = copy.getException();
             String backend = target.endpoint.backendId();
             if (error == null) {
-                target.state().success();
+                target.state().success(sent);
                 Object body = copy.getMessage().getBody();
                 boolean clientError = body instanceof BackendResponse r && r.status() >= 400;
                 component.metrics().attempt(model(), backend, clientError ? "client_error" : "success");
@@ -469,7 +470,7 @@ public class BackendBalancer extends LoadBalancerSupport {
             }
             last = failure;
             component.metrics().attempt(model(), backend, failure.reason());
-            if (target.state().failure(failure.reason(), failure.retryAfterSeconds())) {
+            if (target.state().failure(failure.reason(), failure.retryAfterSeconds(), sent)) {
                 component.metrics().ejection(backend, failure.reason());
                 LOG.warn("backend {} out of rotation after {} (request={})", backend, failure.reason(), call.requestId());
             }

@@ -116,10 +116,17 @@ public final class BackendClient implements AutoCloseable {
     }
 
     /**
+     * How soon after sending a failure on a reused connection means the connection was stale (closed by the
+     * backend while idle), not that the backend failed while working on the request: later than this, the request
+     * is not sent again (it may have been processed).
+     */
+    private static final long STALE_WITHIN_MS = 500;
+
+    /**
      * One try. A pooled keep-alive connection may have been closed by the backend while it was idle (a short
      * keep-alive timeout, a restart, a load balancer in between) just as the request went out on it: when the
-     * request fails on a reused connection before any byte of an answer, the backend never processed it, and it
-     * is sent once more on a new connection. Only that second failure counts.
+     * request fails on a reused connection before any byte of an answer, and at once, the backend did not process
+     * it, and it is sent once more on a new connection. Only that second failure counts.
      */
     private void send(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
                       CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
@@ -149,11 +156,12 @@ public final class BackendClient implements AutoCloseable {
             });
             req.send(Buffer.buffer(body)).onComplete(rr -> {
                 vertx.cancelTimer(timer);
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
                 if (rr.succeeded()) {
                     onResponse(backend, req, rr.result(), result);
-                } else if (reused && !result.isDone()) {
-                    long left = firstByteTimeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-                    send(fresh, ro, backend, body, Math.max(1, left), clientGone, result);
+                } else if (reused && tookMs < STALE_WITHIN_MS && !result.isDone()) {
+                    long left = Math.max(1, firstByteTimeoutMs - tookMs);
+                    send(fresh, new RequestOptions(ro).setConnectTimeout(left), backend, body, left, clientGone, result);
                 } else {
                     result.completeExceptionally(transportFailure(backend, rr.cause(), true));
                 }
@@ -315,7 +323,10 @@ public final class BackendClient implements AutoCloseable {
             ro.putHeader("authorization", "Bearer " + probeApiKey);
         }
         return http.request(ro)
-                .compose(req -> body == null ? req.send() : req.send(body))
+                .compose(req -> {
+                    unused.remove(req.connection()); // a probe's connection is used: the next request on it reuses it
+                    return body == null ? req.send() : req.send(body);
+                })
                 .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)));
     }
 

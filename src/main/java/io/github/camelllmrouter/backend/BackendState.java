@@ -24,6 +24,7 @@ public final class BackendState {
     private long ejectedUntilNanos;
     private boolean retryAfter; // out of rotation by a Retry-After, not by an ejection
     private long probeReturnNanos; // when a health check last brought it back, until it answers
+    private long outSinceNanos; // when the ejection (or Retry-After) in force began
     private String lastError;
     private boolean probeHealthy = true;
     private int probeFailures;
@@ -202,48 +203,63 @@ public final class BackendState {
         return false;
     }
 
+    /** A call answered: as {@link #success(long)}, for a call that started now. */
+    public void success() {
+        success(System.nanoTime());
+    }
+
     /**
-     * A call answered. After an ejection this is the trial that brings the backend back, and its history is
-     * forgotten: the next outage is ejected for the base time again, as for a backend that never failed.
+     * A call answered that was sent at {@code startedNanos}. One sent after the backend was taken out (after its
+     * ejection time, or a half-open breaker's trial before it) brings it back, and its history is forgotten: the
+     * next outage is ejected for the base time again. One sent before (a long generation finishing) lifts nothing.
      */
-    public synchronized void success() {
+    public synchronized void success(long startedNanos) {
         consecutiveFailures = 0;
+        if (ejectedUntilNanos != 0 && startedNanos - outSinceNanos < 0) {
+            return;
+        }
         probeReturnNanos = 0;
-        // after its ejection time, or on a half-open breaker's trial before it: it answers, so it is back
         ejectedUntilNanos = 0;
         ejections = 0;
         retryAfter = false;
     }
 
+    /** A failed call: as {@link #failure(String, Long, long)}, for a call that started now. */
+    public boolean failure(String reason, Long retryAfterSeconds) {
+        return failure(reason, retryAfterSeconds, System.nanoTime());
+    }
+
     /**
-     * Records a failed call; returns true when it took the backend out of rotation. A Retry-After keeps the
-     * backend out for exactly that long (capped at the longest ejection) and is not counted as an outlier: the
-     * backend said when to come back. Otherwise {@code consecutiveFailures} in a row eject it for the base time
-     * times the ejections in a row; the first call after an ejection is its trial, and a failed trial ejects it
-     * again at once, for longer. A success resets all of it.
+     * Records a failed call sent at {@code startedNanos}; returns true when it took the backend out of rotation. A
+     * Retry-After keeps the backend out for exactly that long (capped at the longest ejection) and is not counted
+     * as an outlier: the backend said when to come back. Otherwise {@code consecutiveFailures} in a row eject it
+     * for the base time times the ejections in a row; a call sent after an ejection ended is its trial, and a
+     * failed trial ejects it again at once, for longer. A success resets all of it.
      */
-    public synchronized boolean failure(String reason, Long retryAfterSeconds) {
+    public synchronized boolean failure(String reason, Long retryAfterSeconds, long startedNanos) {
         failures.incrementAndGet();
         lastError = reason;
         long now = System.nanoTime();
         long outForMs = 0;
-        if (retryAfterSeconds != null && retryAfterSeconds > 0) {
+        boolean byRetryAfter = retryAfterSeconds != null && retryAfterSeconds > 0;
+        if (byRetryAfter) {
             outForMs = Math.min(TimeUnit.SECONDS.toMillis(retryAfterSeconds), policy.maxEjectionMs());
-            retryAfter = true;
         } else {
             consecutiveFailures++;
-            boolean failedTrial = ejections > 0 && ejectedUntilNanos != 0 && now - ejectedUntilNanos >= 0;
+            boolean failedTrial = ejections > 0 && ejectedUntilNanos != 0 && now - ejectedUntilNanos >= 0
+                    && startedNanos - ejectedUntilNanos >= 0;
             if (consecutiveFailures >= policy.consecutiveFailures() || failedTrial) {
                 ejections++;
                 outForMs = Math.min(policy.baseEjectionMs() * ejections, policy.maxEjectionMs());
                 consecutiveFailures = 0;
-                retryAfter = false;
             }
         }
         if (outForMs > 0) {
             long until = now + TimeUnit.MILLISECONDS.toNanos(outForMs);
             if (ejectedUntilNanos == 0 || now - ejectedUntilNanos >= 0 || until - ejectedUntilNanos > 0) {
                 ejectedUntilNanos = until;
+                outSinceNanos = now;
+                retryAfter = byRetryAfter; // what keeps it out is the later of the two deadlines
             }
             return true;
         }

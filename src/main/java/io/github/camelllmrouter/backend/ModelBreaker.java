@@ -69,12 +69,15 @@ public class ModelBreaker extends AsyncProcessorSupport
             entering.countIncoming(); // the model after its aliases, before any fallback
         }
         halfOpenIfABackendCameBack(breaker, exchange);
+        State before = breaker.getState();
         if (!breaker.tryAcquirePermission()) {
             exchange.setProperty(ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_SHORT_CIRCUITED, true);
             exchange.setProperty(ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_REJECTED, true);
             return fallback(exchange, breaker, CallNotPermittedException.createCallNotPermittedException(breaker), callback);
         }
-        boolean trial = breaker.getState() == State.HALF_OPEN;
+        // a trial holds a half-open permit: the breaker was half-open, or half-opened in tryAcquirePermission (its
+        // open time was over); a request let through while closed is none, whatever the state is by now
+        boolean trial = before == State.HALF_OPEN || before == State.OPEN && breaker.getState() == State.HALF_OPEN;
         LlmCall call = LlmCall.of(exchange);
         if (call != null) {
             call.trial(trial);
@@ -121,8 +124,8 @@ public class ModelBreaker extends AsyncProcessorSupport
             breaker.onError(took, breaker.getTimestampUnit(), error);
             if (trial) {
                 transition(breaker, State.OPEN);
-            }
-            if (breaker.getState() == State.OPEN && openedAtNanos == 0) {
+                openedAtNanos = System.nanoTime(); // open again from now: a backend must come back after this
+            } else if (breaker.getState() == State.OPEN && openedAtNanos == 0) {
                 openedAtNanos = System.nanoTime();
             }
         }

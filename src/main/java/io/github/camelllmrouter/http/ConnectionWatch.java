@@ -39,7 +39,9 @@ final class ConnectionWatch extends ChannelDuplexHandler {
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 if (msg instanceof ByteBuf b && b.isReadable() && !receiving && !inBody) {
                     receiving = true;
-                    arm(ctx, door.headerTimeoutMs(), "header_timeout");
+                    if (unanswered == 0) {
+                        arm(ctx, door.headerTimeoutMs(), "header_timeout");
+                    } // else (a pipelined request, or a stray CRLF after a body) the timer starts once the answer is out
                 }
                 ctx.fireChannelRead(msg);
             }
@@ -87,8 +89,12 @@ final class ConnectionWatch extends ChannelDuplexHandler {
         if (unanswered > 0) {
             unanswered--;
         }
-        if (unanswered == 0 && !receiving && !inBody && ctx.channel().isActive()) {
-            arm(ctx, door.idleTimeoutMs(), "idle_timeout");
+        if (unanswered == 0 && !inBody && ctx.channel().isActive()) {
+            if (receiving) {
+                arm(ctx, door.headerTimeoutMs(), "header_timeout");
+            } else {
+                arm(ctx, door.idleTimeoutMs(), "idle_timeout");
+            }
         }
     }
 

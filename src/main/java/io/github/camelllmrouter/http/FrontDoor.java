@@ -165,13 +165,17 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
     boolean admit(Channel channel) {
         InetAddress client = channel.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
         int total = open.incrementAndGet();
-        AtomicInteger mine = client == null || maxConnectionsPerClient <= 0 ? null
-                : perClient.computeIfAbsent(client, k -> new AtomicInteger());
-        int fromClient = mine == null ? 0 : mine.incrementAndGet();
+        boolean counted = client != null && maxConnectionsPerClient > 0;
+        // counted up and down under the map's lock for that address, so no count is lost to a race
+        int fromClient = !counted ? 0 : perClient.compute(client, (k, n) -> {
+            AtomicInteger c = n == null ? new AtomicInteger() : n;
+            c.incrementAndGet();
+            return c;
+        }).get();
         channel.closeFuture().addListener(f -> {
             open.decrementAndGet();
-            if (mine != null && mine.decrementAndGet() == 0) {
-                perClient.remove(client, mine);
+            if (counted) {
+                perClient.computeIfPresent(client, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
             }
         });
         metrics().clientConnections(open::get);

@@ -6,6 +6,9 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -17,6 +20,7 @@ final class InOrder extends ChannelDuplexHandler {
 
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
     private boolean busy;
+    private boolean closing;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
@@ -35,10 +39,19 @@ final class InOrder extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        super.write(ctx, msg, AnswerEnd.whenWritten(msg, promise, () -> next(ctx)));
+        if (msg instanceof HttpResponse r && HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(r.headers().get(HttpHeaderNames.CONNECTION, ""))) {
+            closing = true; // an answer that closes the connection: nothing after it is processed (RFC 9112 §9.6)
+        }
+        ChannelPromise p = AnswerEnd.whenWritten(msg, promise, () -> next(ctx));
+        super.write(ctx, msg, p);
     }
 
     private void next(ChannelHandlerContext ctx) {
+        if (closing || !ctx.channel().isActive()) {
+            waiting.forEach(ReferenceCountUtil::release);
+            waiting.clear();
+            return;
+        }
         busy = false;
         FullHttpRequest request = waiting.poll();
         if (request != null) {
