@@ -36,6 +36,7 @@ final class StartupSummary {
             List<String> targets = new ArrayList<>();
             String[] fallback = {null};
             collect(route.getOutputs(), backends, targets, fallback, false);
+            backends.replaceAll(b -> readable(context, b));
             String name = from.substring("model:".length());
             if (backends.isEmpty() && !targets.isEmpty()) {
                 LOG.info("model {}: alias of {}", name, targets.get(0));
@@ -46,6 +47,22 @@ final class StartupSummary {
         }
         LOG.info("discovery: {}; routes: {}", discovery,
                 routesDir == null ? "the jar's own copy" : routesDir + (watched ? " (watched: a saved file applies live)" : ""));
+    }
+
+    /** {@code http://h:1?weight=3} as {@code http://h:1 (weight 3)}, placeholders resolved. */
+    private static String readable(CamelContext context, String uri) {
+        String u;
+        try {
+            u = context.resolvePropertyPlaceholders(uri);
+        } catch (RuntimeException unresolved) {
+            u = uri;
+        }
+        int q = u.indexOf('?');
+        if (q < 0) {
+            return u;
+        }
+        String options = u.substring(q + 1).replace("weight=", "weight ").replace('&', ',');
+        return u.substring(0, q) + " (" + options + ")";
     }
 
     private static void collect(List<ProcessorDefinition<?>> outputs, List<String> backends, List<String> targets,
