@@ -183,6 +183,30 @@ class FrontDoorTest {
     }
 
     @Test
+    void a_pipelined_request_over_the_body_limit_is_refused_after_the_answer_before_it() throws Exception {
+        start(Map.of());
+        a1.chunks(6).chunkDelayMs(150); // the first answer is still streaming when the second request arrives
+        try (RawHttp raw = new RawHttp(f.port)) {
+            raw.send(RawHttp.post(CHAT, RouterFixture.streamChat("m-a")) + "POST " + CHAT + " HTTP/1.1\r\nHost: router\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{}");
+            StringBuilder read = new StringBuilder(); // the client never sends that body: the 413 does not wait for it
+            while (read.indexOf("HTTP/1.1 413") < 0 || !read.toString().endsWith("}}")) {
+                byte[] more = new byte[4096];
+                int n = raw.socket.getInputStream().read(more);
+                assertThat(n).as("closed early: %s", read).isPositive();
+                read.append(new String(more, 0, n, StandardCharsets.ISO_8859_1));
+            }
+            String all = read.toString();
+            int done = all.indexOf("data: [DONE]");
+            int refused = all.indexOf("HTTP/1.1 413");
+            assertThat(done).as(all).isPositive();
+            assertThat(refused).as("the 413 comes after the whole stream:%n%s", all).isGreaterThan(done);
+            assertThat(all.substring(done, refused)).doesNotContain("\"error\"");
+            assertThat(all.substring(refused)).contains("request_too_large").contains("application/json");
+        }
+    }
+
+    @Test
     void slow_connections_are_closed_after_the_header_timeout_while_normal_requests_succeed() throws Exception {
         start(Map.of("router.request-header-timeout-seconds", "1"));
         int n = 2000;

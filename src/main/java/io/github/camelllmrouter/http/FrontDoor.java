@@ -259,6 +259,15 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
         RequestRecord.routerAnswer(metrics(), request, path(request), status.code(), code, System.nanoTime() - start);
     }
 
+    /** A 413 for a body over the limit: sent with Connection: close, closed once the body is in too. */
+    void refuseBody(ChannelHandlerContext ctx, FullHttpRequest request, long start, String message) {
+        FullHttpResponse response = json(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                new OpenAiException(413, "invalid_request_error", "request_too_large", null, message).toJson());
+        response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(response).addListener(f -> RequestSizeGuard.answered(ctx.channel()));
+        RequestRecord.routerAnswer(metrics(), request, path(request), 413, "request_too_large", System.nanoTime() - start);
+    }
+
     /** An answer to a connection whose request never arrived in full (a timeout): JSON, then closed. */
     void refuse(ChannelHandlerContext ctx, HttpResponseStatus status, String code, String message) {
         String type = status.code() >= 500 ? "server_error" : "invalid_request_error";

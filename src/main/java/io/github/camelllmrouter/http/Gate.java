@@ -62,7 +62,10 @@ final class Gate extends ChannelDuplexHandler {
         DecoderResult decoded = request.decoderResult();
         if (decoded.isFailure()) {
             Throwable cause = decoded.cause();
-            if (cause instanceof TooLongHttpLineException) {
+            if (cause instanceof RequestSizeGuard.BodyTooLarge) {
+                // the rest of the body may still be on its way: the connection closes once it is in and this is out
+                door.refuseBody(ctx, request, start, cause.getMessage());
+            } else if (cause instanceof TooLongHttpLineException) {
                 door.answer(ctx, request, start, HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long",
                         "The request line is longer than the router accepts.", true);
             } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {

@@ -1,57 +1,30 @@
 package io.github.camelllmrouter.http;
 
-import io.github.camelllmrouter.openai.OpenAiException;
-import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
-import io.github.camelllmrouter.backend.LlmComponent;
-import io.github.camelllmrouter.backend.RouterMetrics;
-import org.apache.camel.CamelContext;
-import org.apache.camel.CamelContextAware;
 import org.apache.camel.component.netty.ChannelHandlerFactory;
 
 /**
- * Refuses a request body over the limit with an OpenAI-shaped 413 before it is aggregated, whether the client
- * announced its length or sends it chunked. Installed on the netty-http server with {@code decoders=#requestSizeGuard}
- * (netty-http's own aggregator would answer an empty 413).
+ * Refuses a request body over the limit before it is aggregated, whether the client announced its length or sends
+ * it chunked: the request goes on as a decoding failure, which the front door answers with an OpenAI-shaped 413 in
+ * its turn (after any answer still owed on the connection) and then closes the connection. Installed on the
+ * netty-http server with {@code decoders=#requestSizeGuard} (netty-http's own aggregator would answer an empty 413).
  */
-public class RequestSizeGuard implements ChannelHandlerFactory, CamelContextAware {
+public class RequestSizeGuard implements ChannelHandlerFactory {
 
     private long maxRequestBytes = 8 * 1024 * 1024;
-    private CamelContext context;
-    private volatile RouterMetrics metrics;
-
-    @Override
-    public void setCamelContext(CamelContext context) {
-        this.context = context;
-    }
-
-    @Override
-    public CamelContext getCamelContext() {
-        return context;
-    }
-
-    /** Where a refused body is counted, like any other request the router answers itself. */
-    RouterMetrics metrics() {
-        RouterMetrics m = metrics;
-        if (m == null && context != null) {
-            m = context.getComponent("llm", LlmComponent.class).metrics();
-            metrics = m;
-        }
-        return m;
-    }
 
     public void setMaxRequestBytes(long maxRequestBytes) {
         this.maxRequestBytes = maxRequestBytes;
@@ -59,7 +32,7 @@ public class RequestSizeGuard implements ChannelHandlerFactory, CamelContextAwar
 
     @Override
     public ChannelHandler newChannelHandler() {
-        return new Guard(maxRequestBytes, this);
+        return new Guard(maxRequestBytes);
     }
 
     @Override
@@ -77,24 +50,22 @@ public class RequestSizeGuard implements ChannelHandlerFactory, CamelContextAwar
 
     static final class Guard extends ChannelInboundHandlerAdapter {
         private final long max;
-        private final RequestSizeGuard owner;
         private long seen;
         private boolean refused;
-        private HttpRequest request;
 
-        Guard(long max, RequestSizeGuard owner) {
+        Guard(long max) {
             this.max = max;
-            this.owner = owner;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (refused) {
-                // the rest of a refused body is read and dropped, so the client (still sending) gets to read the 413
+                // the rest of a refused body is read and dropped (so the client, still sending, gets to read the 413);
+                // the connection closes once the body is in and the 413 is out
                 boolean last = msg instanceof LastHttpContent;
                 ReferenceCountUtil.release(msg);
                 if (last) {
-                    ctx.close();
+                    bodyIn(ctx.channel());
                 }
                 return;
             }
@@ -103,18 +74,32 @@ public class RequestSizeGuard implements ChannelHandlerFactory, CamelContextAwar
                 return;
             }
             if (msg instanceof HttpRequest r) {
-                request = r;
                 seen = 0;
                 long declared = HttpUtil.getContentLength(r, -1L);
                 if (declared > max) {
-                    refuse(ctx, msg);
+                    refused = true;
+                    // its headers only, failed: answered 413 in its turn (after the answers owed before it)
+                    FullHttpRequest refusal = new DefaultFullHttpRequest(r.protocolVersion(), r.method(), r.uri());
+                    refusal.headers().set(r.headers());
+                    refusal.setDecoderResult(DecoderResult.failure(new BodyTooLarge(max)));
+                    ReferenceCountUtil.release(msg);
+                    ctx.fireChannelRead(refusal);
                     return;
                 }
             }
             if (msg instanceof HttpContent content) {
                 seen += content.content().readableBytes();
                 if (seen > max) {
-                    refuse(ctx, msg);
+                    refused = true;
+                    ReferenceCountUtil.release(msg);
+                    // ends the request being aggregated, failed: answered 413 in its turn
+                    boolean last = msg instanceof LastHttpContent;
+                    LastHttpContent end = new DefaultLastHttpContent();
+                    end.setDecoderResult(DecoderResult.failure(new BodyTooLarge(max)));
+                    ctx.fireChannelRead(end);
+                    if (last) {
+                        bodyIn(ctx.channel());
+                    }
                     return;
                 }
                 if (msg instanceof LastHttpContent) {
@@ -123,28 +108,33 @@ public class RequestSizeGuard implements ChannelHandlerFactory, CamelContextAwar
             }
             ctx.fireChannelRead(msg);
         }
+    }
 
-        private void refuse(ChannelHandlerContext ctx, Object msg) {
-            refused = true;
-            byte[] json = new OpenAiException(413, "invalid_request_error", "request_too_large", null,
-                    "The request body is larger than the limit of " + max + " bytes.").toJson();
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.wrappedBuffer(json));
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
-            // the rest of the body is still on the wire: close rather than read it as a next request
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            // written from the tail of the pipeline so that it passes the HTTP encoder; closed once the body is in
-            ctx.channel().writeAndFlush(response);
-            RouterMetrics metrics = owner.metrics();
-            if (metrics != null) {
-                RequestRecord.routerAnswer(metrics, request, request == null ? null : request.uri(), 413, "request_too_large", 0);
-            }
-            boolean last = msg instanceof LastHttpContent;
-            ReferenceCountUtil.release(msg);
-            if (last) {
-                ctx.close();
-            }
+    private static final AttributeKey<Boolean> BODY_IN = AttributeKey.valueOf("llmRouterRefusedBodyIn");
+    private static final AttributeKey<Boolean> ANSWERED = AttributeKey.valueOf("llmRouterRefusalAnswered");
+
+    /** The refused body has been read to its end: close, if the 413 is out already. */
+    static void bodyIn(Channel channel) {
+        if (Boolean.TRUE.equals(channel.attr(ANSWERED).get())) {
+            channel.close();
+        } else {
+            channel.attr(BODY_IN).set(true);
+        }
+    }
+
+    /** The 413 has been written: close, if the refused body is in already. */
+    static void answered(Channel channel) {
+        if (Boolean.TRUE.equals(channel.attr(BODY_IN).get())) {
+            channel.close();
+        } else {
+            channel.attr(ANSWERED).set(true);
+        }
+    }
+
+    /** A body over the limit: the decoding failure the front door answers with an OpenAI-style 413. */
+    static final class BodyTooLarge extends Exception {
+        BodyTooLarge(long max) {
+            super("The request body is larger than the limit of " + max + " bytes.", null, false, false);
         }
     }
 }
