@@ -62,7 +62,7 @@ LAUNCHER_JAR=$(tr ':' '\n' < "$CP_FILE" | grep '/camel-jbang-main-')
 # those given. application.properties sets camel.main.routes-include-pattern to routes/ only, so the pattern is
 # overridden with exactly these files.
 files=()
-for f in routes/*.camel.yaml; do [ "$f" = routes/demo-models.camel.yaml ] || files+=("$f"); done
+for f in routes/*.camel.yaml; do case "$f" in routes/demo-models.camel.yaml|routes/management.camel.yaml) ;; *) files+=("$f");; esac; done
 args=()
 port_given=false
 for a in "$@"; do

@@ -44,6 +44,8 @@ public final class RouterMain {
     private final Main main = new Main();
     /** The demo's model routes, in routes/; used only while the demo runs. */
     public static final String DEMO_FILE = "demo-models.camel.yaml";
+    /** The management port's route: used only with router.management-port. */
+    public static final String MANAGEMENT_FILE = "management.camel.yaml";
     private final List<FakeOpenAiBackend> demoBackends = new ArrayList<>();
     private volatile Set<String> liveIgnores = Set.of();
     private Vertx demoVertx;
@@ -213,8 +215,25 @@ public final class RouterMain {
                 // routes/ (and the flags' routes) are loaded by now and nothing has started: the demo runs only if
                 // no other route serves a model, and its routes start with the API route (the first answer is no 404)
                 demo(base.getCamelContext(), demoForced || settings.demoWhenNoModel && !servesAModel(base.getCamelContext()));
+                // routes/management.camel.yaml: only with a management port
+                if (Integer.parseInt(value(settings.routerProperties, "management-port", "0")) <= 0) {
+                    drop(base.getCamelContext(), MANAGEMENT_FILE);
+                }
             }
         });
+    }
+
+    /** Drops a file's routes before anything starts, and leaves the file out of live changes. */
+    private void drop(CamelContext context, String file) {
+        ModelCamelContext model = (ModelCamelContext) context;
+        try {
+            model.removeRouteDefinitions(model.getRouteDefinitions().stream().filter(r -> from(r, file)).toList());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        Set<String> ignores = new java.util.HashSet<>(liveIgnores);
+        ignores.add(file);
+        liveIgnores = Set.copyOf(ignores);
     }
 
     /**
@@ -227,12 +246,7 @@ public final class RouterMain {
         List<RouteDefinition> demoRoutes = model.getRouteDefinitions().stream()
                 .filter(RouterMain::fromDemoFile).toList();
         if (!run) {
-            try {
-                model.removeRouteDefinitions(demoRoutes);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-            liveIgnores = Set.of(DEMO_FILE);
+            drop(context, DEMO_FILE);
             return;
         }
         List<String> urls = startDemo();
@@ -246,8 +260,12 @@ public final class RouterMain {
     }
 
     private static boolean fromDemoFile(RouteDefinition r) {
+        return from(r, DEMO_FILE);
+    }
+
+    private static boolean from(RouteDefinition r, String file) {
         return r.getResource() != null && r.getResource().getLocation() != null
-                && r.getResource().getLocation().endsWith("/" + DEMO_FILE);
+                && r.getResource().getLocation().endsWith("/" + file);
     }
 
     /** Whether a route other than the demo's serves a model. */

@@ -128,6 +128,25 @@ public class RouterOptions {
     @Option(names = "--print-routes", description = "Print the model routes this configuration makes, as YAML for routes/, and exit.")
     boolean printRoutes;
 
+    @Option(names = "--api-keys-file", description = "A YAML file of inbound API keys (names, SHA-256s, models, expiry, limits), watched; "
+            + "requests then need one (401/403). Off without it.")
+    String apiKeysFile;
+
+    @Option(names = "--rate-limit-redis-url", description = "redis://host:port: the keys file's rate limits are shared by every replica there.")
+    String rateLimitRedisUrl;
+
+    @Option(names = "--rate-limit-redis-failure", description = "open (default: each replica counts alone while Redis is unreachable) or closed (503).")
+    String rateLimitRedisFailure;
+
+    @Option(names = "--admin-api-key", description = "env:NAME or file:/path of the admin key /metrics and the detailed /health then need.")
+    String adminApiKey;
+
+    @Option(names = "--management-port", description = "A port of its own for /metrics and the detailed /health (0 = off).")
+    String managementPort;
+
+    @Option(names = "--management-host", description = "The address the management port listens on (default: --host).")
+    String managementHost;
+
     @Option(names = "--request-rewriter", description = "noop (the only value the vLLM router has).")
     String requestRewriter;
 
@@ -203,6 +222,12 @@ public class RouterOptions {
         put(p, "otel-secure", otelSecure);
         put(p, "prefix-min-match-length", prefixMinMatchLength);
         put(p, "request-rewriter", requestRewriter);
+        put(p, "api-keys-file", apiKeysFile);
+        put(p, "rate-limit-redis-url", rateLimitRedisUrl);
+        put(p, "rate-limit-redis-failure", rateLimitRedisFailure);
+        put(p, "admin-api-key", adminApiKey);
+        put(p, "management-port", managementPort);
+        put(p, "management-host", managementHost);
         return p;
     }
 

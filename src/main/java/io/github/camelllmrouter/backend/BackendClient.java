@@ -5,6 +5,7 @@ import java.net.URI;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -103,12 +104,17 @@ public final class BackendClient implements AutoCloseable {
                 .setURI(joinPath(base.getRawPath(), path))
                 // waiting for a pooled connection counts against the first byte too
                 .setConnectTimeout(firstByteTimeoutMs);
+        Credential own = credentials.get(backend);
         if (clientHeaders != null) {
             for (var h : clientHeaders) {
-                if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                String name = h.getKey().toLowerCase(Locale.ROOT);
+                if (!HOP_BY_HOP.contains(name) && (own == null || !Credential.carriesKey(name))) {
                     ro.addHeader(h.getKey(), h.getValue());
                 }
             }
+        }
+        if (own != null) {
+            ro.putHeader(own.header(), own.headerValue());
         }
         ro.putHeader("content-type", "application/json");
         send(http, ro, backend, body, firstByteTimeoutMs, clientGone, result);
@@ -308,6 +314,16 @@ public final class BackendClient implements AutoCloseable {
     }
 
     private volatile String probeApiKey;
+    private final Map<String, Credential> credentials = new ConcurrentHashMap<>();
+
+    /** A backend's own credential: its requests, probes and scrapes carry it (and no other). */
+    public void credential(String backend, Credential credential) {
+        if (credential == null) {
+            credentials.remove(backend);
+        } else {
+            credentials.put(backend, credential);
+        }
+    }
 
     /** The API key health probes and engine scrapes present (VLLM_API_KEY by default), as the vLLM router does. */
     public void probeApiKey(String key) {
@@ -319,7 +335,10 @@ public final class BackendClient implements AutoCloseable {
                 .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
                 .setSsl("https".equals(base.getScheme())).setURI(joinPath(base.getRawPath(), path))
                 .setIdleTimeout(timeoutMs).putHeader("content-type", "application/json");
-        if (probeApiKey != null) {
+        Credential own = credentials.get(base.toString());
+        if (own != null) {
+            ro.putHeader(own.header(), own.headerValue());
+        } else if (probeApiKey != null) {
             ro.putHeader("authorization", "Bearer " + probeApiKey);
         }
         return http.request(ro)

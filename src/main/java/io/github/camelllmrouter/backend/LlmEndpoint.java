@@ -17,6 +17,9 @@ public class LlmEndpoint extends DefaultEndpoint {
     private final String backendId;
     private int weight = 1;
     private String type = "chat";
+    private String apiKey;
+    private String apiKeyHeader;
+    private Credential credential;
 
     LlmEndpoint(String uri, LlmComponent component, String remaining) {
         super(uri, component);
@@ -72,6 +75,9 @@ public class LlmEndpoint extends DefaultEndpoint {
     void started() {
         if (base != null) {
             state = getComponent().acquire(backendId, type);
+            if (credential != null) {
+                getComponent().client().credential(backendId, credential);
+            }
         }
     }
 
@@ -88,6 +94,33 @@ public class LlmEndpoint extends DefaultEndpoint {
     /** The model type this backend serves (--static-model-types): picks the health probe's request. */
     public void setType(String type) {
         this.type = type;
+    }
+
+    public String getApiKey() {
+        return apiKey;
+    }
+
+    /**
+     * This backend's own credential, as env:NAME or file:/path (never the key itself): sent to this backend only,
+     * instead of the client's.
+     */
+    public void setApiKey(String apiKey) {
+        this.apiKey = apiKey;
+        credential();
+    }
+
+    public String getApiKeyHeader() {
+        return apiKeyHeader;
+    }
+
+    /** The header the credential goes in: authorization (as Bearer; the default), api-key, x-api-key, ... */
+    public void setApiKeyHeader(String apiKeyHeader) {
+        this.apiKeyHeader = apiKeyHeader;
+        credential();
+    }
+
+    private void credential() {
+        credential = apiKey == null || apiKey.isBlank() ? null : Credential.of(apiKey, apiKeyHeader, backendId);
     }
 
     public int getWeight() {

@@ -224,6 +224,22 @@ public final class RouterMetrics {
     }
 
     /** A request the router answered itself before routing it: no model or backend label, the answer's code as outcome. */
+    /** A request made with an inbound API key: by key name (never the key), model asked for and status class. */
+    public void keyRequest(String key, String model, int status, long tokens) {
+        counter("llm_router_key_requests", "Model requests by API key name, model asked for and status class",
+                "key", key, "model", model, "status", (status / 100) + "xx").increment();
+        if (tokens > 0) {
+            counter("llm_router_key_tokens", "Tokens (prompt and completion) counted against API keys' limits",
+                    "key", key, "model", model).increment(tokens);
+        }
+    }
+
+    /** A request refused by a rate limit: limit is requests, tokens or concurrent. */
+    public void rateLimited(String key, String model, String limit) {
+        counter("llm_router_rate_limited", "Requests refused with 429 by a rate limit, by API key name, model and limit",
+                "key", key, "model", model, "limit", limit).increment();
+    }
+
     public void routerAnswer(int status, String code) {
         counter("llm_router_requests", "Model requests by model and backend that served, status class and outcome",
                 "model", "none", "backend", "none", "status", (status / 100) + "xx", "outcome", code).increment();

@@ -7,6 +7,9 @@ import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.access.AdminAccess;
+import io.github.camelllmrouter.access.ApiKeys;
+import io.github.camelllmrouter.access.RateLimits;
 import io.github.camelllmrouter.backend.BackendState;
 import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.catalogue.DynamicConfig;
@@ -23,11 +26,14 @@ public class ApiEndpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final long created = System.currentTimeMillis() / 1000;
 
-    /** OpenAI's model list: every served model and alias once. */
+    /** OpenAI's model list: every served model and alias once (with keys on, the caller's key's models). */
     public void models(Exchange exchange) throws JsonProcessingException {
         List<Map<String, Object>> data = new ArrayList<>();
+        ApiKeys keys = ApiKeys.of(exchange.getContext());
         for (String name : ModelComponent.of(exchange.getContext()).models(exchange.getContext())) {
-            data.add(model(name));
+            if (keys == null || keys.visible(exchange, name)) {
+                data.add(model(name));
+            }
         }
         json(exchange, 200, Map.of("object", "list", "data", data));
     }
@@ -35,7 +41,9 @@ public class ApiEndpoints {
     /** {@code GET /v1/models/{id}}: one served model or alias (the id may contain '/'), or OpenAI's 404. */
     public void model(Exchange exchange) throws JsonProcessingException {
         String id = exchange.getVariable("path", String.class).substring("/v1/models/".length());
-        if (!ModelComponent.of(exchange.getContext()).models(exchange.getContext()).contains(id)) {
+        ApiKeys keys = ApiKeys.of(exchange.getContext());
+        if (!ModelComponent.of(exchange.getContext()).models(exchange.getContext()).contains(id)
+            || keys != null && !keys.visible(exchange, id)) {
             throw OpenAiException.modelNotFound(id);
         }
         json(exchange, 200, model(id));
@@ -69,6 +77,11 @@ public class ApiEndpoints {
         }
         List<String> models = ModelComponent.of(exchange.getContext()).models(exchange.getContext());
         body.put("status", models.isEmpty() ? "no_models" : "healthy");
+        AdminAccess admin = exchange.getContext().getRegistry().lookupByNameAndType("admin", AdminAccess.class);
+        if (admin != null && !admin.detailed(exchange)) {
+            json(exchange, 200, body); // the status alone: backends and config are for the admin key or port
+            return;
+        }
         body.put("models", models);
         List<Map<String, Object>> backends = new ArrayList<>();
         LlmComponent llm = exchange.getContext().getComponent("llm", LlmComponent.class);
@@ -79,6 +92,14 @@ public class ApiEndpoints {
         LiveRoutes live = exchange.getContext().getRegistry().lookupByNameAndType(LiveRoutes.BEAN, LiveRoutes.class);
         if (live != null) {
             body.put("routes", live.describe());
+        }
+        ApiKeys keys = ApiKeys.of(exchange.getContext());
+        if (keys != null && keys.current() != null) {
+            body.put("api_keys", keys.describe());
+            RateLimits limits = RateLimits.of(exchange.getContext());
+            if (limits != null) {
+                body.put("rate_limits", limits.describe());
+            }
         }
         DynamicConfig dynamic = exchange.getContext().getRegistry().lookupByNameAndType(DynamicConfig.BEAN, DynamicConfig.class);
         if (dynamic != null) {

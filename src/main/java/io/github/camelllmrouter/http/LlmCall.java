@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
+import io.github.camelllmrouter.access.ApiKey;
+import io.github.camelllmrouter.access.RateGrant;
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -35,6 +37,9 @@ public final class LlmCall {
     private volatile io.github.camelllmrouter.backend.BackendState servedState;
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
+    private volatile ApiKey apiKey;
+    private volatile RateGrant grant;
+    private volatile Map<String, String> limitHeaders = Map.of();
     private volatile boolean trial;
     private volatile String method;
     private volatile io.github.camelllmrouter.backend.RouterMetrics routerMetrics;
@@ -260,10 +265,40 @@ public final class LlmCall {
         return List.copyOf(trail);
     }
 
+    /** The caller's API key (inbound keys on), or null. */
+    public ApiKey apiKey() {
+        return apiKey;
+    }
+
+    /** The key's name (never the key), or null. */
+    public String keyName() {
+        ApiKey k = apiKey;
+        return k == null ? null : k.name();
+    }
+
+    public void apiKey(ApiKey apiKey) {
+        this.apiKey = apiKey;
+    }
+
+    /** The limits this request holds until it is answered, or null. */
+    public RateGrant grant() {
+        return grant;
+    }
+
+    public void grant(RateGrant grant) {
+        this.grant = grant;
+    }
+
+    /** OpenAI's x-ratelimit-* headers for this request's answer. */
+    public void limitHeaders(Map<String, String> limitHeaders) {
+        this.limitHeaders = limitHeaders;
+    }
+
     /** Headers the router adds to every model answer, so clients and operators can see who served. */
     public Map<String, String> routerHeaders() {
         java.util.LinkedHashMap<String, String> h = new java.util.LinkedHashMap<>();
         h.put("x-request-id", requestId);
+        h.putAll(limitHeaders);
         if (servedModel != null) {
             h.put("x-llm-router-model", servedModel);
         }

@@ -114,7 +114,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", contentType);
             writeFull(call, HttpResponseStatus.valueOf(status), headers, bytes == null ? new byte[0] : bytes, Map.of());
             if (call.routerMetrics() != null && call.finishOnce()) {
-                RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), status,
+                RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), call.keyName(), status,
                         status < 400 ? "success" : "error", System.nanoTime() - call.startNanos());
             }
         }
@@ -155,7 +155,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         } else if (call.routerMetrics() != null && call.finishOnce()) {
             // answered before any model was known (unknown path or model, bad body, wrong method): no model label
             Throwable cause = LlmSteps.rootCause(error);
-            RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), answer.status(),
+            RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), call.keyName(), answer.status(),
                     cause instanceof OpenAiException e && e.code() != null ? e.code() : "error", System.nanoTime() - call.startNanos());
         }
     }
@@ -353,7 +353,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             Throwable error = LlmSteps.rootCause(thrown);
             Long retryAfter = call.retryAfterSeconds();
             if (error instanceof OpenAiException e) {
-                return new ErrorAnswer(e.status(), e.toJson(), null);
+                // a rate limit's 429 says when to come back
+                return new ErrorAnswer(e.status(), e.toJson(), e.status() == 429 ? retryAfter : null);
             }
             if (error instanceof BackendException e) {
                 if (e.retryAfterSeconds() != null) {

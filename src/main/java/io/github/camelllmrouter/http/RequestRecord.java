@@ -75,6 +75,16 @@ public final class RequestRecord {
     }
 
     /**
+     * The request's tokens for its key's and model's tokens-per-minute limits: the answer's usage; without a
+     * prompt count, a quarter of the request body's bytes (the usual estimate); without a completion count, none.
+     */
+    static long tokens(LlmCall call, long[] usage) {
+        long prompt = usage != null && usage[0] >= 0 ? usage[0] : call.request().body().length / 4;
+        long completion = usage != null && usage[1] >= 0 ? usage[1] : 0;
+        return prompt + completion;
+    }
+
+    /**
      * A request the router answered itself before any route saw it (a request that is not valid HTTP, a refused
      * method, a timeout, shutdown): one access-log line and one count, like any other request.
      */
@@ -83,18 +93,21 @@ public final class RequestRecord {
         boolean decoded = request != null && !request.decoderResult().isFailure();
         String id = decoded ? request.headers().get("x-request-id") : null;
         routerAnswer(metrics, id != null && !id.isBlank() && id.length() <= 200 ? id : RequestIds.next(),
-                decoded ? request.method().name() : "-", path, status, code, durationNanos);
+                decoded ? request.method().name() : "-", path, null, status, code, durationNanos);
     }
 
     /** The same, for a request the routes saw but answered before any model was known. */
-    public static void routerAnswer(RouterMetrics metrics, String requestId, String method, String path, int status,
-                                    String code, long durationNanos) {
+    public static void routerAnswer(RouterMetrics metrics, String requestId, String method, String path, String key,
+                                    int status, String code, long durationNanos) {
         metrics.routerAnswer(status, code);
         if (!ACCESS.isInfoEnabled()) {
             return;
         }
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("request_id", requestId);
+        if (key != null) {
+            line.put("key", key);
+        }
         line.put("method", method == null ? "-" : method);
         line.put("path", path == null ? "-" : path.length() > 200 ? path.substring(0, 200) + "..." : path);
         line.put("status", status);
@@ -126,6 +139,13 @@ public final class RequestRecord {
         long durationNanos = System.nanoTime() - call.startNanos();
         String model = call.servedModel() != null ? call.servedModel() : call.request().model();
         metrics.request(model, call.servedBackend(), status, outcome, durationNanos, ttftNanos, decodingNanos, usage);
+        long tokens = tokens(call, usage);
+        if (call.grant() != null) {
+            call.grant().end(tokens);
+        }
+        if (call.apiKey() != null) {
+            metrics.keyRequest(call.apiKey().name(), call.request().requestedModel(), status, tokens);
+        }
         metrics.inFlight(call.request().requestedModel(), -1);
         RouterTracing.endRequest(call, status, outcome, usage);
         if (!ACCESS.isInfoEnabled()) {
@@ -133,6 +153,9 @@ public final class RequestRecord {
         }
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("request_id", call.requestId());
+        if (call.apiKey() != null) {
+            line.put("key", call.apiKey().name()); // the key's name, never the key
+        }
         line.put("path", call.path());
         line.put("model_requested", call.request().requestedModel());
         line.put("model_served", call.servedModel());

@@ -1,0 +1,151 @@
+package io.github.camelllmrouter.access;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
+import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Buckets in Redis, one set for every replica, through Bucket4j's Lettuce integration (compare-and-swap, no
+ * thread waits: the commands are asynchronous). Redis is pinged every second; while it does not answer, the
+ * router is "degraded" and {@link RateLimits} uses each replica's own buckets (fail open) or refuses (fail closed).
+ */
+final class RedisBuckets implements Buckets, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RedisBuckets.class);
+
+    private final String where;
+    private final RedisClient client;
+    private final long timeoutMs;
+    private volatile StatefulRedisConnection<String, byte[]> connection;
+    private volatile AsyncProxyManager<String> buckets;
+    private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "rate-limit-redis-ping");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean up;
+    private volatile String lastError;
+
+    /** @param url redis://[user:password@]host:port[/db] (rediss:// for TLS) */
+    RedisBuckets(String url, long timeoutMs) {
+        RedisURI uri = RedisURI.create(url);
+        this.where = uri.getHost() + ":" + uri.getPort();
+        uri.setTimeout(Duration.ofMillis(timeoutMs));
+        this.client = RedisClient.create(uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                // while the connection is down, commands fail at once instead of queueing behind it
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(Duration.ofMillis(timeoutMs)))
+                .build());
+        this.timeoutMs = timeoutMs;
+        if (!connect()) {
+            LOG.warn("rate limits: Redis at {} is unreachable ({}); each replica counts alone until it answers", where, lastError);
+        }
+        pinger.scheduleWithFixedDelay(this::ping, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** The first connection (Lettuce reconnects it by itself after that). */
+    private boolean connect() {
+        try {
+            StatefulRedisConnection<String, byte[]> c = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+            buckets = Bucket4jLettuce.casBasedBuilder(c)
+                    .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
+                    .requestTimeout(Duration.ofMillis(timeoutMs))
+                    .build().asAsync();
+            connection = c;
+            up = true;
+            lastError = null;
+            return true;
+        } catch (RuntimeException e) {
+            up = false;
+            lastError = e.getMessage();
+            return false;
+        }
+    }
+
+    private void ping() {
+        if (connection == null) {
+            if (connect()) {
+                LOG.info("rate limits: Redis at {} answers; limits are shared by every replica", where);
+            }
+            return;
+        }
+        try {
+            connection.async().ping().get(2, TimeUnit.SECONDS);
+            if (!up) {
+                LOG.info("rate limits: Redis at {} answers again; limits are shared by every replica", where);
+            }
+            up = true;
+            lastError = null;
+        } catch (Exception e) {
+            down(e);
+        }
+    }
+
+    void down(Throwable e) {
+        Throwable cause = e.getCause() != null && e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+        if (up) {
+            LOG.warn("rate limits: Redis at {} does not answer ({}); until it does, each replica counts alone", where, cause.toString());
+        }
+        up = false;
+        lastError = cause.toString();
+    }
+
+    boolean up() {
+        return up && connection != null;
+    }
+
+    String where() {
+        return where;
+    }
+
+    String lastError() {
+        return lastError;
+    }
+
+    private io.github.bucket4j.distributed.AsyncBucketProxy bucket(String name, long perMinute) {
+        return buckets.builder().build("llm-router:rate:" + name, Buckets.perMinute(perMinute));
+    }
+
+    @Override
+    public CompletableFuture<ConsumptionProbe> take(String bucket, long perMinute, long tokens) {
+        return bucket(bucket, perMinute).tryConsumeAndReturnRemaining(tokens);
+    }
+
+    @Override
+    public CompletableFuture<Long> spend(String bucket, long perMinute, long tokens) {
+        return bucket(bucket, perMinute).consumeIgnoringRateLimits(tokens);
+    }
+
+    @Override
+    public CompletableFuture<Void> giveBack(String bucket, long perMinute, long tokens) {
+        return bucket(bucket, perMinute).addTokens(tokens);
+    }
+
+    @Override
+    public void close() {
+        pinger.shutdownNow();
+        if (connection != null) {
+            connection.close();
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+    }
+}
