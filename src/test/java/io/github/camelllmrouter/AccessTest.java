@@ -1,8 +1,11 @@
 package io.github.camelllmrouter;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +18,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.access.KeysFile;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.github.camelllmrouter.http.RouterTracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,7 +115,7 @@ class AccessTest {
         assertThat(b[1].count()).isZero();
         assertThat(chat("m-b", "Authorization", bearer(KEY_B)).statusCode()).isEqualTo(200);
 
-        HttpResponse<String> models = f.http.send(java.net.http.HttpRequest.newBuilder(f.uri("/v1/models"))
+        HttpResponse<String> models = f.http.send(HttpRequest.newBuilder(f.uri("/v1/models"))
                 .header("Authorization", bearer(KEY_A)).GET().build(), HttpResponse.BodyHandlers.ofString());
         List<String> ids = new ArrayList<>();
         JSON.readTree(models.body()).path("data").forEach(m -> ids.add(m.path("id").asText()));
@@ -116,6 +126,28 @@ class AccessTest {
         // the key's name (never the key) is a metric label
         String metrics = f.get("/metrics").body();
         assertThat(metrics).contains("llm_router_key_requests_total{key=\"team-a\"").doesNotContain(KEY_A);
+    }
+
+    @Test
+    void the_keys_name_and_never_the_key_is_in_the_access_log_and_the_trace() throws Exception {
+        InMemorySpanExporter spans = InMemorySpanExporter.create();
+        RouterTracing.install(OpenTelemetrySdk.builder().setTracerProvider(
+                SdkTracerProvider.builder().addSpanProcessor(
+                        SimpleSpanProcessor.create(spans)).build()).build());
+        try (LogCapture access = LogCapture.of("io.github.camelllmrouter.access")) {
+            start("keys:\n" + key("team-a", KEY_A, "    models: [m-a]\n"));
+            assertThat(chat("m-a", "Authorization", bearer(KEY_A), "x-request-id", "req-key-1").statusCode()).isEqualTo(200);
+            assertThat(chat("m-b", "Authorization", bearer(KEY_A), "x-request-id", "req-key-2").statusCode()).isEqualTo(403);
+            await().atMost(5, TimeUnit.SECONDS).until(() -> access.lines().stream().filter(l -> l.contains("req-key-")).count() == 2);
+            assertThat(access.lines().stream().filter(l -> l.contains("req-key-"))).allMatch(l -> l.contains("key=team-a"))
+                    .noneMatch(l -> l.contains(KEY_A));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> spans.getFinishedSpanItems().stream()
+                    .anyMatch(span -> span.getKind() == SpanKind.SERVER));
+            assertThat(spans.getFinishedSpanItems().stream().filter(span -> span.getKind() == SpanKind.SERVER)
+                    .findFirst().orElseThrow().getAttributes().get(AttributeKey.stringKey("llm_router.key"))).isEqualTo("team-a");
+        } finally {
+            RouterTracing.install(null);
+        }
     }
 
     @Test
@@ -199,9 +231,9 @@ class AccessTest {
         b[0].headersDelayMs(1500);
         List<CompletableFuture<HttpResponse<String>>> slow = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            slow.add(f.http.sendAsync(java.net.http.HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+            slow.add(f.http.sendAsync(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                     .header("Authorization", bearer(KEY_A)).header("Content-Type", "application/json")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-a"))).build(),
+                    .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-a"))).build(),
                     HttpResponse.BodyHandlers.ofString()));
         }
         await().atMost(5, TimeUnit.SECONDS).until(() -> b[0].activeRequests() == 2);
@@ -265,7 +297,7 @@ class AccessTest {
 
         // a rotated secret file is used without a restart
         Files.writeString(secret, "sk-cloud-rotated");
-        Files.setLastModifiedTime(secret, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        Files.setLastModifiedTime(secret, FileTime.fromMillis(System.currentTimeMillis() + 5000));
         await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() -> {
             chat("llama", "Authorization", "Bearer sk-client");
             return "sk-cloud-rotated".equals(cloud.last().headers().get("api-key"));
@@ -280,13 +312,13 @@ class AccessTest {
         FakeOpenAiBackend a1 = f.backend("a1", "m-a");
         f.start(Map.of(), "--static-backends", a1.url(), "--static-models", "m-a", "--admin-api-key", "file:" + admin);
         assertThat(f.get("/metrics").statusCode()).isEqualTo(401);
-        assertThat(f.http.send(java.net.http.HttpRequest.newBuilder(f.uri("/metrics")).header("Authorization", "Bearer sk-admin-1")
+        assertThat(f.http.send(HttpRequest.newBuilder(f.uri("/metrics")).header("Authorization", "Bearer sk-admin-1")
                 .GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
         HttpResponse<String> health = f.get("/health");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(health.body()).path("status").asText()).isEqualTo("healthy");
         assertThat(health.body()).doesNotContain(a1.url()).doesNotContain("backends");
-        HttpResponse<String> detailed = f.http.send(java.net.http.HttpRequest.newBuilder(f.uri("/health"))
+        HttpResponse<String> detailed = f.http.send(HttpRequest.newBuilder(f.uri("/health"))
                 .header("Authorization", "Bearer sk-admin-1").GET().build(), HttpResponse.BodyHandlers.ofString());
         assertThat(detailed.body()).contains(a1.url());
         assertThat(chat("m-a").statusCode()).as("the API needs no key without a keys file").isEqualTo(200);
@@ -299,16 +331,16 @@ class AccessTest {
         f.start(Map.of(), "--static-backends", a1.url(), "--static-models", "m-a", "--management-port", Integer.toString(management));
         assertThat(f.get("/metrics").statusCode()).isEqualTo(404);
         assertThat(f.get("/health").body()).doesNotContain(a1.url());
-        java.net.URI m = java.net.URI.create("http://127.0.0.1:" + management);
-        HttpResponse<String> metrics = f.http.send(java.net.http.HttpRequest.newBuilder(m.resolve("/metrics")).GET().build(),
+        URI m = URI.create("http://127.0.0.1:" + management);
+        HttpResponse<String> metrics = f.http.send(HttpRequest.newBuilder(m.resolve("/metrics")).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(metrics.statusCode()).isEqualTo(200);
         assertThat(metrics.body()).contains("llm_router_requests_total");
-        HttpResponse<String> health = f.http.send(java.net.http.HttpRequest.newBuilder(m.resolve("/health")).GET().build(),
+        HttpResponse<String> health = f.http.send(HttpRequest.newBuilder(m.resolve("/health")).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(health.body()).contains(a1.url());
-        HttpResponse<String> chat = f.http.send(java.net.http.HttpRequest.newBuilder(m.resolve("/v1/chat/completions"))
-                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+        HttpResponse<String> chat = f.http.send(HttpRequest.newBuilder(m.resolve("/v1/chat/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
                         RouterFixture.chat("m-a"))).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(chat.statusCode()).as("the management port serves no model").isEqualTo(404);
         assertThat(chat("m-a").statusCode()).isEqualTo(200);

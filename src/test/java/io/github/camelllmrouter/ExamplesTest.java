@@ -44,9 +44,14 @@ class ExamplesTest {
 
     /** Starts a router on an empty routes/ and saves the example into it, its hosts replaced by fake backends. */
     void serve(String example, String... models) throws Exception {
+        serve(example, text -> text, models);
+    }
+
+    /** The same, with the example's text changed first (a secret's path pointed at a test file). */
+    void serve(String example, java.util.function.UnaryOperator<String> edit, String... models) throws Exception {
         Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
         f.start(new HashMap<>(Map.of("router.routes-dir", routes.toString(), "router.demo", "false")));
-        String text = Files.readString(Path.of("examples", example));
+        String text = edit.apply(Files.readString(Path.of("examples", example)));
         Matcher m = BACKEND.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
@@ -67,9 +72,11 @@ class ExamplesTest {
         try (Stream<Path> files = Files.list(Path.of("examples"))) {
             assertThat(files.map(p -> p.getFileName().toString()))
                     .containsExactlyInAnyOrder("weighted-canary.camel.yaml", "fallback-chain.camel.yaml",
-                            "session-affinity.camel.yaml", "least-loaded.camel.yaml", "alias.camel.yaml");
+                            "session-affinity.camel.yaml", "least-loaded.camel.yaml", "alias.camel.yaml",
+                            "cloud-fallback.camel.yaml");
         }
-        for (String name : List.of("weighted-canary", "fallback-chain", "session-affinity", "least-loaded", "alias")) {
+        for (String name : List.of("weighted-canary", "fallback-chain", "session-affinity", "least-loaded", "alias",
+                "cloud-fallback")) {
             assertThat(Files.readString(Path.of("examples", name + ".camel.yaml"))).as(name + " has a header")
                     .startsWith("# ").contains("Use:");
         }
@@ -96,6 +103,31 @@ class ExamplesTest {
         assertThat(r.headers().firstValue("x-served-by")).contains("cpu-small");
         assertThat(r.headers().firstValue("x-llm-router-fallback-from")).contains("big-model");
         assertThat(hosts.get("cpu-small").last().model()).isEqualTo("small-model");
+    }
+
+    @Test
+    void cloud_fallback_sends_the_gateway_its_own_key_and_never_the_clients() throws Exception {
+        Path secret = routes.getParent().resolve("ai-gateway-key-" + System.nanoTime());
+        Files.writeString(secret, "sk-gateway-own-key\n");
+        try {
+            serve("cloud-fallback.camel.yaml", text -> text.replace("/run/secrets/ai-gateway-key", secret.toString()),
+                    "llama-3-8b", "llama-3-8b-cloud");
+            HttpResponse<String> self = f.post("/v1/chat/completions", RouterFixture.chat("llama-3-8b"),
+                    "Authorization", "Bearer sk-client-key");
+            assertThat(self.headers().firstValue("x-served-by").orElseThrow()).startsWith("gpu-node-");
+            hosts.get("gpu-node-1").stop();
+            hosts.get("gpu-node-2").stop();
+            HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("llama-3-8b"),
+                    "Authorization", "Bearer sk-client-key");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-served-by")).contains("ai-gateway");
+            FakeOpenAiBackend.Received got = hosts.get("ai-gateway").last();
+            assertThat(got.model()).isEqualTo("llama-3-8b-cloud");
+            assertThat(got.headers().get("x-api-key")).isEqualTo("sk-gateway-own-key");
+            assertThat(got.headers().get("authorization")).as("the client's key never reaches the gateway").isNull();
+        } finally {
+            Files.deleteIfExists(secret);
+        }
     }
 
     @Test

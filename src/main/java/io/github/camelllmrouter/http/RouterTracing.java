@@ -6,6 +6,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -38,6 +39,7 @@ public final class RouterTracing {
     static final AttributeKey<Long> ATTEMPTS = AttributeKey.longKey("llm_router.attempts");
     static final AttributeKey<String> FALLBACK_FROM = AttributeKey.stringKey("llm_router.fallback_from");
     static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("llm_router.outcome");
+    static final AttributeKey<String> KEY = AttributeKey.stringKey("llm_router.key");
 
     private static volatile Tracer tracer;
     private static volatile OpenTelemetrySdk sdk;
@@ -80,11 +82,15 @@ public final class RouterTracing {
             return null;
         }
         String op = operation(call.path());
-        return t.spanBuilder(op + " " + call.request().requestedModel()).setSpanKind(SpanKind.SERVER).setNoParent()
+        SpanBuilder span = t.spanBuilder(op + " " + call.request().requestedModel())
+                .setSpanKind(SpanKind.SERVER).setNoParent()
                 .setAttribute(OPERATION, op)
                 .setAttribute(REQUEST_MODEL, call.request().requestedModel())
-                .setAttribute(REQUEST_ID, call.requestId())
-                .startSpan();
+                .setAttribute(REQUEST_ID, call.requestId());
+        if (call.keyName() != null) {
+            span.setAttribute(KEY, call.keyName()); // the key's name, never the key
+        }
+        return span.startSpan();
     }
 
     /** One backend attempt, as a child of the request span. */
