@@ -179,7 +179,7 @@ class AccessTest {
         await().atMost(3, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(50)).until(() ->
                 JSON.readTree(f.get("/health").body()).path("api_keys").path("refused").asInt() == 2);
         assertThat(JSON.readTree(f.get("/health").body()).path("api_keys").path("last_error").asText())
-                .contains("sha256").contains("line");
+                .contains("sha256").contains("(line 3)");
         assertThat(chat("m-a", "Authorization", bearer(KEY_B)).statusCode()).isEqualTo(200);
     }
 

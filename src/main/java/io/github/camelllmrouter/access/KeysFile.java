@@ -6,11 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -118,17 +120,25 @@ public record KeysFile(Map<String, ApiKey> bySha256, Map<ModelPattern, Limits> m
             }
         }
         int line = e.getLocation() == null ? -1 : e.getLocation().getLineNr();
-        if (unknown != null && line > 0) {
-            // the parser is past the field by now: its line is the last one up to here that names it
-            String[] lines = text.split("\n", -1);
-            for (int i = Math.min(line, lines.length) - 1; i >= 0; i--) {
-                if (lines[i].matches("\\s*(-\\s+)?\"?" + java.util.regex.Pattern.quote(unknown) + "\"?\\s*:.*")) {
-                    line = i + 1;
-                    break;
+        if (line > 0) {
+            // the parser is past the field by now (at the end of its entry for a bad value): the line is the
+            // nearest one up to here that names a field the message names
+            line = lineOf(text, line, unknown != null ? List.of(unknown)
+                    : Arrays.stream(String.valueOf(message).split("[^a-z0-9_]+")).filter(w -> w.length() > 3).toList());
+        }
+        return (field.length() > 0 ? field + ": " : "") + message + (line > 0 ? " (line " + line + ")" : "");
+    }
+
+    private static int lineOf(String text, int reported, List<String> fields) {
+        String[] lines = text.split("\n", -1);
+        for (int i = Math.min(reported, lines.length) - 1; i >= 0; i--) {
+            for (String f : fields) {
+                if (lines[i].matches("\\s*(-\\s+)?\"?" + Pattern.quote(f) + "\"?\\s*:.*")) {
+                    return i + 1;
                 }
             }
         }
-        return (field.length() > 0 ? field + ": " : "") + message + (line > 0 ? " (line " + line + ")" : "");
+        return reported;
     }
 
     /** Lowercase hex SHA-256 of a key, as the keys file has it. */
