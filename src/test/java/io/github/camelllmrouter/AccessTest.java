@@ -181,6 +181,14 @@ class AccessTest {
         assertThat(JSON.readTree(f.get("/health").body()).path("api_keys").path("last_error").asText())
                 .contains("sha256").contains("(line 3)");
         assertThat(chat("m-a", "Authorization", bearer(KEY_B)).statusCode()).isEqualTo(200);
+
+        // a limit the rate limiter cannot hold (more than one token a nanosecond) is refused, not failed per request
+        Files.writeString(file, "keys:\n" + key("team-b", KEY_B, "    limits: { tokens_per_minute: 1000000000000 }\n"));
+        await().atMost(3, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(50)).until(() ->
+                JSON.readTree(f.get("/health").body()).path("api_keys").path("refused").asInt() == 3);
+        assertThat(JSON.readTree(f.get("/health").body()).path("api_keys").path("last_error").asText())
+                .contains("tokens_per_minute").contains("(line 4)");
+        assertThat(chat("m-a", "Authorization", bearer(KEY_B)).statusCode()).isEqualTo(200);
     }
 
     @Test

@@ -79,6 +79,85 @@ class VllmEndpointsTest {
         }
     }
 
+    static final List<String> FORMS = List.of("/v1/audio/transcriptions", "/v1/audio/translations", "/v1/images/edits");
+    static final String BOUNDARY = "----router-test-7MA4YWxkTrZu0gW";
+
+    /** A multipart form as the OpenAI SDKs send it: fields, then a file part holding every byte value. */
+    static byte[] form(String model, byte[] file) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        String head = "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" + model + "\r\n"
+                + "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nen\r\n"
+                + "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+                + "Content-Type: audio/wav\r\n\r\n";
+        out.writeBytes(head.getBytes(StandardCharsets.ISO_8859_1));
+        out.writeBytes(file);
+        out.writeBytes(("\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        return out.toByteArray();
+    }
+
+    static byte[] everyByte() {
+        byte[] b = new byte[2048];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) i;
+        }
+        return b;
+    }
+
+    HttpResponse<String> postForm(String path, byte[] body) throws Exception {
+        return f.http.send(HttpRequest.newBuilder(f.uri(path)).header("Content-Type", "multipart/form-data; boundary=" + BOUNDARY)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void multipart_endpoints_are_routed_by_their_model_field_and_the_file_reaches_the_backend_byte_for_byte() throws Exception {
+        for (String path : FORMS) {
+            byte[] body = form("m-a", everyByte());
+            HttpResponse<String> r = postForm(path, body);
+            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
+            FakeOpenAiBackend served = r.headers().firstValue("x-served-by").orElseThrow().equals("a1") ? a1 : a2;
+            FakeOpenAiBackend.Received got = served.last();
+            assertThat(got.path()).isEqualTo(path);
+            assertThat(got.model()).isEqualTo("m-a");
+            assertThat(got.headers().get("content-type")).isEqualTo("multipart/form-data; boundary=" + BOUNDARY);
+            assertThat(got.body().getBytes(StandardCharsets.ISO_8859_1)).as(path + ": the client's bytes").isEqualTo(body);
+        }
+        // and on fallback, the model field is rewritten there, the rest unchanged
+        a1.stop();
+        a2.stop();
+        for (String path : FORMS) {
+            HttpResponse<String> r = postForm(path, form("m-a", everyByte()));
+            assertThat(r.statusCode()).as(path).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-served-by")).contains("b1");
+            assertThat(b1.last().model()).isEqualTo("m-b");
+            assertThat(b1.last().body().getBytes(StandardCharsets.ISO_8859_1)).isEqualTo(form("m-b", everyByte()));
+        }
+        HttpResponse<String> noModel = f.http.send(HttpRequest.newBuilder(f.uri("/v1/audio/transcriptions"))
+                .header("Content-Type", "multipart/form-data; boundary=" + BOUNDARY)
+                .POST(HttpRequest.BodyPublishers.ofString("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--"
+                        + BOUNDARY + "--\r\n")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(noModel.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(noModel.body()).path("error").path("param").asText()).isEqualTo("model");
+    }
+
+    @Test
+    void speech_answers_are_relayed_as_the_backend_sent_them_and_voices_are_routed_by_model() throws Exception {
+        HttpResponse<byte[]> speech = f.http.send(HttpRequest.newBuilder(f.uri("/v1/audio/speech"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m-a\",\"input\":\"Hello\",\"voice\":\"alloy\"}")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(speech.statusCode()).isEqualTo(200);
+        assertThat(speech.headers().firstValue("content-type")).contains("audio/mpeg");
+        assertThat(speech.body()).isEqualTo(FakeOpenAiBackend.SPEECH);
+
+        HttpResponse<String> voices = f.http.send(HttpRequest.newBuilder(f.uri("/v1/audio/voices"))
+                .header("Content-Type", "application/json")
+                .method("GET", HttpRequest.BodyPublishers.ofString("{\"model\":\"m-b\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(voices.statusCode()).as(voices.body()).isEqualTo(200);
+        assertThat(voices.headers().firstValue("x-served-by")).contains("b1");
+        assertThat(b1.last().method()).isEqualTo("GET");
+        assertThat(b1.last().path()).isEqualTo("/v1/audio/voices");
+    }
+
     @Test
     void responses_and_messages_streams_are_relayed_event_by_event() throws Exception {
         for (FakeOpenAiBackend b : List.of(a1, a2)) {

@@ -22,9 +22,12 @@ public record Limits(Long requestsPerMinute, Long tokensPerMinute, Integer maxCo
         this.maxConcurrentRequests = maxConcurrentRequests;
     }
 
+    /** Bucket4j refills at most one token a nanosecond. */
+    static final long MAX_PER_MINUTE = 60_000_000_000L;
+
     private static void positive(String field, Long value) {
-        if (value != null && value <= 0) {
-            throw new IllegalArgumentException(field + " must be a whole number above 0, not " + value);
+        if (value != null && (value <= 0 || value > MAX_PER_MINUTE)) {
+            throw new IllegalArgumentException(field + " must be a whole number from 1 to " + MAX_PER_MINUTE + ", not " + value);
         }
     }
 

@@ -117,6 +117,18 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
+        try {
+            return limit(exchange, callback);
+        } catch (RuntimeException e) {
+            // never a request left without an answer
+            LOG.error("rate limits failed", e);
+            exchange.setException(e);
+            callback.done(true);
+            return true;
+        }
+    }
+
+    private boolean limit(Exchange exchange, AsyncCallback callback) {
         LlmCall call = LlmCall.of(exchange);
         KeysFile file = keys(exchange).current();
         List<Scope> scopes = file == null || call == null || call.request() == null ? List.of()
@@ -160,7 +172,12 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
             return true;
         }
         all.whenComplete((v, e) -> call.channel().eventLoop().execute(() -> {
-            decide(exchange, call, store, takes, places, all);
+            try {
+                decide(exchange, call, store, takes, places, all);
+            } catch (RuntimeException failed) {
+                LOG.error("rate limits failed", failed);
+                exchange.setException(failed);
+            }
             callback.done(false);
         }));
         return false;

@@ -94,10 +94,21 @@ public final class BackendClient implements AutoCloseable {
      */
     public CompletableFuture<BackendResponse> call(URI base, String backend, String path, HttpHeaders clientHeaders,
                                                    byte[] body, long budgetMs, CompletableFuture<Void> clientGone) {
+        return call(base, backend, HttpMethod.POST, path, clientHeaders, body, "application/json", budgetMs, clientGone);
+    }
+
+    /**
+     * @param method      POST, or GET for the few endpoints that are read with a body (/v1/audio/voices)
+     * @param path        the path and the client's query (vLLM's engines read their parameters there)
+     * @param contentType the body's: JSON, or the client's multipart/form-data with its boundary
+     */
+    public CompletableFuture<BackendResponse> call(URI base, String backend, HttpMethod method, String path,
+                                                   HttpHeaders clientHeaders, byte[] body, String contentType,
+                                                   long budgetMs, CompletableFuture<Void> clientGone) {
         long firstByteTimeoutMs = Math.max(1, Math.min(this.firstByteTimeoutMs, budgetMs));
         CompletableFuture<BackendResponse> result = new CompletableFuture<>();
         RequestOptions ro = new RequestOptions()
-                .setMethod(HttpMethod.POST)
+                .setMethod(method)
                 .setHost(base.getHost())
                 .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
                 .setSsl("https".equals(base.getScheme()))
@@ -116,7 +127,7 @@ public final class BackendClient implements AutoCloseable {
         if (own != null) {
             ro.putHeader(own.header(), own.headerValue());
         }
-        ro.putHeader("content-type", "application/json");
+        ro.putHeader("content-type", contentType);
         send(http, ro, backend, body, firstByteTimeoutMs, clientGone, result);
         return result;
     }

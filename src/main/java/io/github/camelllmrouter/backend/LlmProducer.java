@@ -3,6 +3,7 @@ package io.github.camelllmrouter.backend;
 import java.util.concurrent.CompletionException;
 
 import io.github.camelllmrouter.http.LlmCall;
+import io.vertx.core.http.HttpMethod;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.DefaultAsyncProducer;
@@ -51,7 +52,8 @@ class LlmProducer extends DefaultAsyncProducer {
         long sent = System.nanoTime();
         io.opentelemetry.api.trace.Span span = io.github.camelllmrouter.http.RouterTracing.startAttempt(call, endpoint.base());
         endpoint.getComponent().client()
-                .call(endpoint.base(), endpoint.backendId(), call.path(), call.clientHeaders(), call.request().body(),
+                .call(endpoint.base(), endpoint.backendId(), "GET".equals(call.method()) ? HttpMethod.GET : HttpMethod.POST,
+                        call.path(), call.clientHeaders(), call.request().body(), call.request().contentType(),
                         call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()), call.clientGone())
                 .whenComplete((response, error) -> {
                     call.addBackendNanos(System.nanoTime() - sent);

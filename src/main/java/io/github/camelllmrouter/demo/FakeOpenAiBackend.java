@@ -70,7 +70,21 @@ public final class FakeOpenAiBackend {
 
     /** The other JSON endpoints a vLLM server has that the vLLM router proxies by model. */
     private static final java.util.Set<String> OTHER_JSON = java.util.Set.of("/v1/responses", "/v1/messages", "/tokenize",
-            "/detokenize", "/v1/rerank", "/rerank", "/v1/score", "/score", "/v1/images/generations");
+            "/detokenize", "/v1/rerank", "/rerank", "/v1/score", "/score", "/v1/images/generations", "/v1/images/edits",
+            "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/audio/speech");
+    /** The model field of a multipart/form-data body. */
+    private static final java.util.regex.Pattern FORM_MODEL = java.util.regex.Pattern.compile(
+            "name=\"model\"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r]*)\r\n");
+    /** What /v1/audio/speech answers: every byte value, so that a relay that changes one is seen. */
+    public static final byte[] SPEECH = speech();
+
+    private static byte[] speech() {
+        byte[] b = new byte[4096];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) (i * 31 + 7);
+        }
+        return b;
+    }
 
     /** The fault to apply and how many more requests it applies to ({@code remaining < 0}: no limit). */
     private record FaultPlan(Fault fault, int status, String body, Map<String, String> headers, int afterChunks,
@@ -415,6 +429,12 @@ public final class FakeOpenAiBackend {
         });
     }
 
+    /** A form's model and stream fields as the JSON the answers are made from. */
+    private static String formAsJson(String form) {
+        java.util.regex.Matcher m = FORM_MODEL.matcher(form);
+        return m.find() ? "{\"model\":" + FakeAnswers.quote(m.group(1)) + "}" : "{}";
+    }
+
     private static Endpoint endpoint(HttpMethod method, String path) {
         if (method == HttpMethod.POST) {
             switch (path) {
@@ -429,6 +449,7 @@ public final class FakeOpenAiBackend {
                 case "/v1/models": return Endpoint.MODELS;
                 case "/health": return Endpoint.HEALTH;
                 case "/metrics": return Endpoint.METRICS;
+                case "/v1/audio/voices": return Endpoint.OTHER;
                 default: return Endpoint.NOT_FOUND;
             }
         }
@@ -495,8 +516,11 @@ public final class FakeOpenAiBackend {
             if (done) {
                 return;
             }
-            String body = buffer.length() == 0 ? "" : buffer.toString(StandardCharsets.UTF_8);
-            Parsed parsed = FakeAnswers.parse(body);
+            String contentType = req.getHeader(HttpHeaders.CONTENT_TYPE);
+            boolean form = contentType != null && contentType.startsWith("multipart/form-data");
+            // a form is kept byte for byte (ISO-8859-1 maps each byte to one char)
+            String body = buffer.length() == 0 ? "" : buffer.toString(form ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
+            Parsed parsed = form ? FakeAnswers.parse(formAsJson(body)) : FakeAnswers.parse(body);
             count.incrementAndGet();
             if (maxRecords > 0) {
                 record(new Received(req.method().name(), req.path(),
@@ -591,6 +615,11 @@ public final class FakeOpenAiBackend {
          */
         private void other(String model, Parsed parsed) {
             String path = req.path();
+            if (path.equals("/v1/audio/speech")) {
+                finish();
+                resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "audio/mpeg").end(Buffer.buffer(SPEECH));
+                return;
+            }
             if (parsed.stream() && (path.equals("/v1/responses") || path.equals("/v1/messages"))) {
                 resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM).putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
                 lastWrite = resp.writeHead();

@@ -6,6 +6,7 @@ import io.github.camelllmrouter.openai.OpenAiException;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -78,11 +79,15 @@ public class LlmSteps {
     /** Validates method and body; sets variables {@code model} and {@code stream}. */
     public void parse(Exchange exchange) {
         FullHttpRequest request = exchange.getIn(NettyHttpMessage.class).getHttpRequest();
-        if (!HttpMethod.POST.equals(request.method())) {
+        // GET /v1/audio/voices carries its model in a JSON body, as the vLLM router reads it
+        boolean get = HttpMethod.GET.equals(request.method()) && "/v1/audio/voices".equals(exchange.getVariable("path", String.class));
+        if (!HttpMethod.POST.equals(request.method()) && !get) {
             throw methodNotAllowed(request.method().name(), "POST");
         }
-        // (bodies over router.max-request-bytes were refused by the RequestSizeGuard already)
-        LlmRequest parsed = LlmRequest.parse(ByteBufUtil.getBytes(request.content()));
+        // (bodies over router.max-request-bytes were refused by the RequestSizeGuard already); a multipart form
+        // (audio, image edits) keeps its bytes, its model field read and rewritten in place
+        LlmRequest parsed = LlmRequest.parse(ByteBufUtil.getBytes(request.content()),
+                request.headers().get(HttpHeaderNames.CONTENT_TYPE));
         LlmCall call = LlmCall.of(exchange);
         call.request(parsed);
 

@@ -31,11 +31,20 @@ public final class LlmRequest {
     private final int promptStart;  // offset of the messages/prompt/input value, -1 if none
     private final int promptEnd;
 
+    private final boolean quoted;   // the model's bytes are a JSON string (false: a form field's raw value)
+    private final String contentType;
     private String model;           // the model the next backend should see
     private byte[] body;            // original bytes with the current model spliced in (lazily)
 
     private LlmRequest(byte[] original, String model, int modelStart, int modelEnd, boolean stream,
                        boolean includeUsage, int promptStart, int promptEnd) {
+        this(original, model, modelStart, modelEnd, stream, includeUsage, promptStart, promptEnd, true, "application/json");
+    }
+
+    private LlmRequest(byte[] original, String model, int modelStart, int modelEnd, boolean stream,
+                       boolean includeUsage, int promptStart, int promptEnd, boolean quoted, String contentType) {
+        this.quoted = quoted;
+        this.contentType = contentType;
         this.promptStart = promptStart;
         this.promptEnd = promptEnd;
         this.original = original;
@@ -108,6 +117,34 @@ public final class LlmRequest {
         return new LlmRequest(bytes, model, start, end, stream, includeUsage, promptStart, promptEnd);
     }
 
+    /**
+     * A body as its content type says: {@code multipart/form-data} (the audio and image endpoints), whose
+     * {@code model} form field is read and rewritten in place, or JSON.
+     */
+    public static LlmRequest parse(byte[] bytes, String contentType) {
+        if (!MultipartForm.is(contentType)) {
+            return parse(bytes);
+        }
+        MultipartForm.Fields fields = MultipartForm.scan(bytes == null ? new byte[0] : bytes, contentType);
+        if (fields.model() == null) {
+            throw OpenAiException.badRequest("missing_required_parameter", "model", "you must provide a model parameter");
+        }
+        String model = new String(bytes, fields.model().start(), fields.model().end() - fields.model().start(),
+                StandardCharsets.UTF_8).trim();
+        if (model.isEmpty()) {
+            throw OpenAiException.badRequest("invalid_value", "model", "'model' must not be empty.");
+        }
+        boolean stream = fields.stream() != null && "true".equalsIgnoreCase(new String(bytes, fields.stream().start(),
+                fields.stream().end() - fields.stream().start(), StandardCharsets.ISO_8859_1).trim());
+        return new LlmRequest(bytes, model, fields.model().start(), fields.model().end(), stream, false, -1, -1, false,
+                contentType);
+    }
+
+    /** The content type the body goes to the backend with (the client's, for a form: its boundary is in it). */
+    public String contentType() {
+        return contentType;
+    }
+
     private static boolean readIncludeUsage(JsonParser p) throws IOException {
         boolean include = false;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -150,11 +187,11 @@ public final class LlmRequest {
             body = original;
             return;
         }
-        byte[] quoted = ("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(newModel)) + "\"")
-                .getBytes(StandardCharsets.UTF_8);
-        byte[] out = Arrays.copyOf(original, original.length - (modelEnd - modelStart) + quoted.length);
-        System.arraycopy(quoted, 0, out, modelStart, quoted.length);
-        System.arraycopy(original, modelEnd, out, modelStart + quoted.length, original.length - modelEnd);
+        byte[] value = quoted ? ("\"" + new String(JsonStringEncoder.getInstance().quoteAsString(newModel)) + "\"")
+                .getBytes(StandardCharsets.UTF_8) : newModel.getBytes(StandardCharsets.UTF_8);
+        byte[] out = Arrays.copyOf(original, original.length - (modelEnd - modelStart) + value.length);
+        System.arraycopy(value, 0, out, modelStart, value.length);
+        System.arraycopy(original, modelEnd, out, modelStart + value.length, original.length - modelEnd);
         body = out;
     }
 
