@@ -54,14 +54,9 @@ public class ApiKeys extends ServiceSupport implements CamelContextAware {
 
     @Override
     public void setCamelContext(CamelContext context) {
-        if (this.context == context) {
-            return; // addService below sets it again
-        }
-        this.context = context;
-        try {
-            context.addService(this, true, true);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+        if (this.context != context) {
+            this.context = context;
+            ContextServices.join(context, this);
         }
     }
 

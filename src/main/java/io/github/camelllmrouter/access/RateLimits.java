@@ -73,14 +73,9 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
 
     @Override
     public void setCamelContext(CamelContext context) {
-        if (this.context == context) {
-            return; // addService below sets it again
-        }
-        this.context = context;
-        try {
-            context.addService(this, true, true);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+        if (this.context != context) {
+            this.context = context;
+            ContextServices.join(context, this);
         }
     }
 
