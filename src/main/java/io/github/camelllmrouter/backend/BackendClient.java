@@ -99,7 +99,7 @@ public final class BackendClient implements AutoCloseable {
 
     /**
      * @param method      POST, or GET for the few endpoints that are read with a body (/v1/audio/voices)
-     * @param path        the path and the client's query (vLLM's engines read their parameters there)
+     * @param path        the client's path
      * @param contentType the body's: JSON, or the client's multipart/form-data with its boundary
      */
     public CompletableFuture<BackendResponse> call(URI base, String backend, HttpMethod method, String path,
