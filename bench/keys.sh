@@ -3,10 +3,11 @@
 # from the same jar (keys off; keys with limits counted in the router; keys with limits shared in Redis), each
 # pinned to core 0 with one processor and loaded in turn; the fake backend, redis-server and wrk share core 1.
 # The key's limits are set high enough that nothing is refused: what is measured is their cost.
-#   bench/keys.sh [seconds-per-round] [rounds]     (default 8 s, 3 rounds, after 15 s of warm-up each)
+#   bench/keys.sh [seconds-per-round] [rounds]     (default 8 s, 3 rounds, after 45 s of warm-up each: with one
+#   processor the JIT compiler shares the core, and a router with more code on its path needs longer to be compiled)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${1:-8}; ROUNDS=${2:-3}; WARMUP=${WARMUP:-15}
+DUR=${1:-8}; ROUNDS=${2:-3}; WARMUP=${WARMUP:-45}
 JAVA=${JAVA:-java}
 ROUTER_OPTS=${ROUTER_OPTS-"-Xms32m -Xmx256m"}   # the JVM options of the README's run command
 JAR=target/camel-llm-router.jar

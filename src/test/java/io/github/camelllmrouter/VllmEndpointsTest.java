@@ -158,6 +158,71 @@ class VllmEndpointsTest {
         assertThat(b1.last().path()).isEqualTo("/v1/audio/voices");
     }
 
+    String engineOf(FakeOpenAiBackend b) throws Exception {
+        for (JsonNode backend : JSON.readTree(f.get("/health").body()).path("backends")) {
+            if (backend.path("url").asText().startsWith(b.url())) {
+                return backend.path("engine_id").asText();
+            }
+        }
+        throw new AssertionError("no engine for " + b.url());
+    }
+
+    HttpResponse<String> chatOn(String model, String engine) throws Exception {
+        return f.post("/v1/chat/completions?id=" + engine, RouterFixture.chat(model));
+    }
+
+    @Test
+    void engines_are_listed_put_to_sleep_woken_and_requests_pinned_to_one_as_the_vllm_router_does() throws Exception {
+        String e1 = engineOf(a1);
+        String e2 = engineOf(a2);
+        String eb = engineOf(b1);
+        JsonNode engines = JSON.readTree(f.get("/engines").body());
+        assertThat(engines).hasSize(3);
+        java.util.Map<String, String> models = new java.util.HashMap<>();
+        engines.forEach(e -> models.put(e.path("engine_id").asText(), e.path("serving_models").toString()));
+        assertThat(models).containsEntry(e1, "[\"m-a\"]").containsEntry(e2, "[\"m-a\"]").containsEntry(eb, "[\"m-b\"]");
+        assertThat(engines.get(0).path("created").asLong()).isPositive();
+
+        // ?id=: that engine only
+        for (int i = 0; i < 5; i++) {
+            assertThat(chatOn("m-a", e2).headers().firstValue("x-served-by")).contains("a2");
+        }
+        HttpResponse<String> wrongModel = chatOn("m-a", eb);
+        assertThat(wrongModel.statusCode()).isEqualTo(404);
+        assertThat(b1.count("/v1/chat/completions")).isZero();
+
+        // sleep: forwarded with the other query parameters, and the engine leaves rotation
+        HttpResponse<String> sleep = f.post("/sleep?id=" + e1 + "&level=1", "");
+        assertThat(sleep.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(sleep.body()).path("status").asText()).isEqualTo("success");
+        assertThat(a1.last().path()).isEqualTo("/sleep");
+        assertThat(a1.last().query()).isEqualTo("level=1");
+        assertThat(f.get("/is_sleeping?id=" + e1).body()).contains("\"is_sleeping\":true");
+        int before = a1.count("/v1/chat/completions");
+        for (int i = 0; i < 6; i++) {
+            assertThat(f.servedBy("m-a")).isEqualTo("a2");
+        }
+        assertThat(a1.count("/v1/chat/completions")).isEqualTo(before);
+        assertThat(chatOn("m-a", e1).statusCode()).as("a sleeping engine takes no pinned request").isEqualTo(404);
+        assertThat(f.post("/wake_up?id=" + e1, "").statusCode()).isEqualTo(200);
+        assertThat(f.get("/is_sleeping?id=" + e1).body()).contains("\"is_sleeping\":false");
+        List<String> served = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            served.add(f.servedBy("m-a"));
+        }
+        assertThat(served).contains("a1", "a2");
+
+        // a pinned request whose engine fails gets that failure: no failover, no fallback
+        a2.failWithStatus(503);
+        HttpResponse<String> failed = chatOn("m-a", e2);
+        assertThat(failed.statusCode()).isEqualTo(503);
+        assertThat(b1.count("/v1/chat/completions")).isZero();
+
+        assertThat(f.post("/sleep", "").statusCode()).isEqualTo(400);
+        assertThat(f.post("/sleep?id=no-such-engine", "").statusCode()).isEqualTo(400);
+        assertThat(f.get("/sleep?id=" + e1).statusCode()).isEqualTo(405);
+    }
+
     @Test
     void responses_and_messages_streams_are_relayed_event_by_event() throws Exception {
         for (FakeOpenAiBackend b : List.of(a1, a2)) {

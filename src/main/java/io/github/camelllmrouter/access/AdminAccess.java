@@ -36,6 +36,11 @@ public class AdminAccess {
             throw new OpenAiException(404, "invalid_request_error", "not_found", null,
                     "Unknown path '" + exchange.getVariable("path", String.class) + "'.");
         }
+        requireAdminKey(exchange);
+    }
+
+    /** Engine controls and {@code /engines}: 401 without the admin key when one is set (open otherwise, as in vLLM). */
+    public void requireAdminKey(Exchange exchange) {
         if (key != null && !presented(exchange)) {
             throw new OpenAiException(401, "invalid_request_error", "invalid_api_key", null,
                     "This needs the router's admin key: send it as 'Authorization: Bearer <admin key>'.");

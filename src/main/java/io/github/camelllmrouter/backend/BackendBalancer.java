@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 
 import io.github.camelllmrouter.http.LlmCall;
+import io.github.camelllmrouter.openai.OpenAiException;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.AsyncProcessor;
 import org.apache.camel.Channel;
@@ -235,7 +236,7 @@ public class BackendBalancer extends LoadBalancerSupport {
         synchronized (lock) {
             for (int k = 0; k < all.length; k++) {
                 int i = (panicCursor++ & Integer.MAX_VALUE) % all.length;
-                if (!tried[i] && all[i].weight() > 0 && all[i].state().retryAfterRemainingMs() == 0) {
+                if (!tried[i] && all[i].weight() > 0 && all[i].state().retryAfterRemainingMs() == 0 && !all[i].state().asleep()) {
                     return all[i];
                 }
             }
@@ -405,6 +406,10 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         void next() {
+            if (call.pinnedEngine() != null) {
+                pinned();
+                return;
+            }
             String logic = routingLogic(component);
             String prefix = "prefixaware".equals(logic) ? call.request().promptPrefix(component.getPrefixMinMatchLength()) : null;
             Target picked = pick(pool, tried, sessionKey(), prefix, "least-loaded".equals(logic));
@@ -432,6 +437,32 @@ public class BackendBalancer extends LoadBalancerSupport {
                 LOG.info("failover request={} model={} from={} to={} reason={}", call.requestId(), model(), last.backend(),
                         target.endpoint.backendId(), last.reason());
             }
+            send(target);
+        }
+
+        /**
+         * {@code ?id=<engine>}, as in the vLLM router: the engine the request is pinned to, awake and serving this
+         * model, tried once (no failover, and {@code llm.fallback} gives no fallback); 404 otherwise.
+         */
+        void pinned() {
+            if (last != null) {
+                finish(last);
+                return;
+            }
+            for (Target t : all) {
+                if (!tried[indexOf(t)] && t.state().engineId().equals(call.pinnedEngine()) && !t.state().asleep()) {
+                    send(t);
+                    return;
+                }
+            }
+            exchange.setException(new OpenAiException(404, "invalid_request_error", "model_not_found", "model",
+                    "No engine with id '" + call.pinnedEngine() + "' serves the model '" + model() + "' (or it is asleep);"
+                    + " see GET /engines."));
+            exchange.setProperty(OUT_OF_ROTATION, true); // no failure of the model's: its breaker does not count it
+            callback.done(false);
+        }
+
+        void send(Target target) {
             tried[indexOf(target)] = true;
             Exchange copy = ExchangeHelper.createCopy(exchange, true);
             BackendState state = target.state();

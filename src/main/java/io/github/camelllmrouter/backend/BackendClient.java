@@ -324,6 +324,27 @@ public final class BackendClient implements AutoCloseable {
     private record Answer(int statusCode, Buffer body) {
     }
 
+    /** A backend's answer to an engine control (/sleep, /wake_up, /is_sleeping). */
+    public record ControlAnswer(int status, byte[] body) {
+    }
+
+    /**
+     * An engine control, sent as the vLLM router sends it: to the engine's own path with the client's query (its
+     * {@code id} taken out) and body, carrying the backend's credential or the probes' key (VLLM_API_KEY).
+     */
+    public CompletableFuture<ControlAnswer> control(URI base, HttpMethod method, String pathAndQuery, String body,
+                                                    long timeoutMs) {
+        CompletableFuture<ControlAnswer> result = new CompletableFuture<>();
+        simple(base, method, pathAndQuery, body == null || body.isEmpty() ? null : body, timeoutMs).onComplete(ar -> {
+            if (ar.succeeded()) {
+                result.complete(new ControlAnswer(ar.result().statusCode(), ar.result().body().getBytes()));
+            } else {
+                result.completeExceptionally(ar.cause());
+            }
+        });
+        return result;
+    }
+
     private volatile String probeApiKey;
     private final Map<String, Credential> credentials = new ConcurrentHashMap<>();
 

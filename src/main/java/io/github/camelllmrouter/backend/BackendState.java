@@ -1,5 +1,8 @@
 package io.github.camelllmrouter.backend;
 
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -130,9 +133,33 @@ public final class BackendState {
         streaming.decrementAndGet();
     }
 
-    /** In rotation: not ejected by outlier detection and not failing its active health check. */
+    /** In rotation: not asleep, not ejected by outlier detection and not failing its active health check. */
     public synchronized boolean available() {
-        return probeHealthy && (ejectedUntilNanos == 0 || System.nanoTime() - ejectedUntilNanos >= 0);
+        return !asleep && probeHealthy && (ejectedUntilNanos == 0 || System.nanoTime() - ejectedUntilNanos >= 0);
+    }
+
+    private volatile boolean asleep;
+    private final long createdEpochSeconds = System.currentTimeMillis() / 1000;
+
+    /**
+     * The vLLM router's engine id: here a name-based UUID of the backend's URL, so that every replica and every
+     * restart gives a backend the same id (the vLLM router draws a random one per start).
+     */
+    public String engineId() {
+        return UUID.nameUUIDFromBytes(id.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    public long createdEpochSeconds() {
+        return createdEpochSeconds;
+    }
+
+    /** Put to sleep through the router's /sleep (out of rotation until /wake_up), as the vLLM router marks it. */
+    public boolean asleep() {
+        return asleep;
+    }
+
+    public void asleep(boolean asleep) {
+        this.asleep = asleep;
     }
 
     /** While the backend waits out a Retry-After it gave: how long is left (0 when it is not waiting). */
@@ -270,6 +297,10 @@ public final class BackendState {
     public synchronized Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("url", id);
+        m.put("engine_id", engineId());
+        if (asleep) {
+            m.put("asleep", true);
+        }
         long now = System.nanoTime();
         boolean out = ejectedUntilNanos != 0 && ejectedUntilNanos - now > 0;
         m.put("status", !probeHealthy ? "unhealthy" : out ? (retryAfter ? "retry_after" : "ejected") : "healthy");

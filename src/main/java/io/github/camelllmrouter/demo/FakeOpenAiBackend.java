@@ -42,7 +42,7 @@ public final class FakeOpenAiBackend {
     public enum Fault { NONE, STATUS, HANG, DROP, CUT, STALL }
 
     /** One request as it arrived; {@code headers} is a copy, {@code model} is null when the body names none. */
-    public record Received(String method, String path, MultiMap headers, String body, String model) {
+    public record Received(String method, String path, MultiMap headers, String body, String model, String query) {
     }
 
     private volatile String host = "127.0.0.1";
@@ -61,7 +61,7 @@ public final class FakeOpenAiBackend {
     private static final String HEALTH_FAILING = "{\"status\":\"unavailable\"}";
 
     private enum Endpoint {
-        CHAT, COMPLETIONS, EMBEDDINGS, OTHER, MODELS, HEALTH, METRICS, NOT_FOUND;
+        CHAT, COMPLETIONS, EMBEDDINGS, OTHER, MODELS, HEALTH, METRICS, SLEEP, WAKE_UP, IS_SLEEPING, NOT_FOUND;
 
         boolean isModel() {
             return this == CHAT || this == COMPLETIONS || this == EMBEDDINGS || this == OTHER;
@@ -130,6 +130,8 @@ public final class FakeOpenAiBackend {
     private final int sharedRandomPortKey = -1 - SHARED_PORT_KEYS.getAndIncrement() % 60_000;
     private String deployment; // guarded by this
     private volatile int port = -1;
+
+    private volatile boolean sleeping;
 
     public FakeOpenAiBackend(Vertx vertx, String name, String... servedModels) {
         this.vertx = vertx;
@@ -441,6 +443,8 @@ public final class FakeOpenAiBackend {
                 case "/v1/chat/completions": return Endpoint.CHAT;
                 case "/v1/completions": return Endpoint.COMPLETIONS;
                 case "/v1/embeddings": return Endpoint.EMBEDDINGS;
+                case "/sleep": return Endpoint.SLEEP;
+                case "/wake_up": return Endpoint.WAKE_UP;
                 default: return OTHER_JSON.contains(path) ? Endpoint.OTHER : Endpoint.NOT_FOUND;
             }
         }
@@ -450,6 +454,7 @@ public final class FakeOpenAiBackend {
                 case "/health": return Endpoint.HEALTH;
                 case "/metrics": return Endpoint.METRICS;
                 case "/v1/audio/voices": return Endpoint.OTHER;
+                case "/is_sleeping": return Endpoint.IS_SLEEPING;
                 default: return Endpoint.NOT_FOUND;
             }
         }
@@ -524,7 +529,7 @@ public final class FakeOpenAiBackend {
             count.incrementAndGet();
             if (maxRecords > 0) {
                 record(new Received(req.method().name(), req.path(),
-                        MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), body, parsed.model()));
+                        MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), body, parsed.model(), req.query()));
             }
             switch (endpoint) {
                 case HEALTH -> {
@@ -539,6 +544,16 @@ public final class FakeOpenAiBackend {
                     }
                 }
                 case METRICS -> end(200, PROMETHEUS_TEXT, FakeAnswers.metrics(servedModels, active.get()));
+                // vLLM's sleep mode (--enable-sleep-mode): 200 with no body; is_sleeping says the state
+                case SLEEP -> {
+                    sleeping = true;
+                    end(200, null, "");
+                }
+                case WAKE_UP -> {
+                    sleeping = false;
+                    end(200, null, "");
+                }
+                case IS_SLEEPING -> end(200, APPLICATION_JSON, "{\"is_sleeping\":" + sleeping + "}");
                 case NOT_FOUND -> end(404, APPLICATION_JSON, FakeAnswers.error(404, "not_found_error",
                         "no route for " + req.method().name() + " " + req.path()));
                 default -> {

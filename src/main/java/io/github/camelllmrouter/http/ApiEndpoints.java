@@ -13,6 +13,7 @@ import io.github.camelllmrouter.access.RateLimits;
 import io.github.camelllmrouter.backend.BackendState;
 import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.catalogue.DynamicConfig;
+import io.github.camelllmrouter.catalogue.EngineTable;
 import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelComponent;
 import io.github.camelllmrouter.openai.OpenAiException;
@@ -47,6 +48,21 @@ public class ApiEndpoints {
             throw OpenAiException.modelNotFound(id);
         }
         json(exchange, 200, model(id));
+    }
+
+    /** {@code GET /engines}, as the vLLM router answers it: each engine's id, its models and when it was added. */
+    public void engines(Exchange exchange) throws JsonProcessingException {
+        LlmComponent llm = exchange.getContext().getComponent("llm", LlmComponent.class);
+        List<Map<String, Object>> engines = new ArrayList<>();
+        for (Map.Entry<String, java.util.Set<String>> e : EngineTable.modelsByBackend(exchange.getContext()).entrySet()) {
+            BackendState state = llm.state(e.getKey());
+            Map<String, Object> card = new LinkedHashMap<>();
+            card.put("engine_id", state != null ? state.engineId() : e.getKey());
+            card.put("serving_models", List.copyOf(e.getValue()));
+            card.put("created", state != null ? state.createdEpochSeconds() : created);
+            engines.add(card);
+        }
+        json(exchange, 200, engines);
     }
 
     /** {@code GET /version}, as the vLLM router answers it. */

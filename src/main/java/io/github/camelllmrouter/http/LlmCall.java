@@ -38,6 +38,7 @@ public final class LlmCall {
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
     private volatile ApiKey apiKey;
+    private volatile String pinnedEngine;
     private volatile RateGrant grant;
     private volatile Map<String, String> limitHeaders = Map.of();
     private volatile boolean trial;
@@ -263,6 +264,15 @@ public final class LlmCall {
 
     public synchronized List<String> trail() {
         return List.copyOf(trail);
+    }
+
+    /** The engine id of {@code ?id=}, or null. */
+    public String pinnedEngine() {
+        return pinnedEngine;
+    }
+
+    public void pinnedEngine(String engine) {
+        this.pinnedEngine = engine;
     }
 
     /** The caller's API key (inbound keys on), or null. */

@@ -71,9 +71,26 @@ public class LlmSteps {
                 "CamelNettyChannelHandlerContext", io.netty.channel.ChannelHandlerContext.class).channel(),
                 HttpUtil.isKeepAlive(request), path, headers, requestId);
         call.method(request.method().name());
+        // ?id=<engine>: pinned to that engine (GET /engines lists them), as in the vLLM router
+        String engine = engineParameter(request.uri());
+        if (engine != null) {
+            call.pinnedEngine(engine);
+        }
         call.routerMetrics(component(exchange).metrics());
         exchange.setProperty(LlmCall.PROPERTY, call);
         exchange.setVariable("path", path);
+    }
+
+    static String engineParameter(String uri) {
+        if (uri.indexOf('?') < 0) {
+            return null;
+        }
+        try {
+            java.util.List<String> id = new QueryStringDecoder(uri).parameters().get("id");
+            return id == null || id.isEmpty() || id.get(0).isBlank() ? null : id.get(0);
+        } catch (IllegalArgumentException badEscape) {
+            return null;
+        }
     }
 
     /** Validates method and body; sets variables {@code model} and {@code stream}. */
@@ -131,6 +148,13 @@ public class LlmSteps {
         String reason = cause != null ? reasonOf(cause) : "breaker_" + exchange.getProperty(
                 org.apache.camel.ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, "open", String.class).toLowerCase();
         LlmComponent llm = component(exchange);
+        if (call.pinnedEngine() != null) {
+            // ?id=<engine>: that engine's answer or failure, never another model's (as in the vLLM router)
+            LOG.info("no fallback request={} from={} to={}: the request is pinned to engine {}", call.requestId(), from, target,
+                    call.pinnedEngine());
+            throw cause != null ? new RuntimeCamelException(rootCause(cause)) : new OpenAiException(503, "server_error",
+                    "model_unavailable", null, "The model '" + from + "' is unavailable (its circuit breaker is open).");
+        }
         if (call.attempts() >= llm.getMaxAttemptsPerRequest() || call.remainingMs(llm.getRequestTimeBudgetMs()) <= 0) {
             LOG.warn("no fallback request={} from={} to={}: the request's attempt or time budget is spent", call.requestId(), from, target);
             throw new RuntimeCamelException(cause != null ? rootCause(cause) : new IllegalStateException("budget spent"));
