@@ -288,6 +288,33 @@ class VllmEndpointsTest {
     }
 
     @Test
+    void the_model_list_has_the_backends_own_cards_and_the_routers_aliases() throws Exception {
+        RouterFixture g = new RouterFixture();
+        try {
+            FakeOpenAiBackend x = g.backend("x1", "m-x");
+            FakeOpenAiBackend dead = g.backend("y1", "m-y");
+            dead.stop();
+            g.start(java.util.Map.of(), "--static-backends", x.url() + "," + dead.url(), "--static-models", "m-x,m-y",
+                    "--static-aliases", "alias-x:m-x");
+            JsonNode list = JSON.readTree(g.get("/v1/models").body()).path("data");
+            java.util.Map<String, JsonNode> byId = new java.util.HashMap<>();
+            list.forEach(m -> byId.put(m.path("id").asText(), m));
+            assertThat(byId).containsOnlyKeys("m-x", "m-y", "alias-x");
+            // the backend's own card, as vLLM writes it
+            assertThat(byId.get("m-x").path("root").asText()).isEqualTo("/models/m-x");
+            assertThat(byId.get("m-x").path("max_model_len").asInt()).isEqualTo(8192);
+            assertThat(byId.get("m-x").path("owned_by").asText()).isEqualTo("x1");
+            // a backend that does not answer, and an alias: the router's own card
+            assertThat(byId.get("m-y").path("object").asText()).isEqualTo("model");
+            assertThat(byId.get("alias-x").path("owned_by").asText()).isEqualTo("camel-llm-router");
+            JsonNode one = JSON.readTree(g.get("/v1/models/m-x").body());
+            assertThat(one.path("root").asText()).isEqualTo("/models/m-x");
+        } finally {
+            g.close();
+        }
+    }
+
+    @Test
     void one_model_and_the_version_are_answered_as_the_vllm_router_does() throws Exception {
         HttpResponse<String> one = f.get("/v1/models/m-a");
         assertThat(one.statusCode()).isEqualTo(200);

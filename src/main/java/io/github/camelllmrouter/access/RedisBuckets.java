@@ -1,14 +1,18 @@
 package io.github.camelllmrouter.access;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
+import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
 import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -71,6 +75,7 @@ final class RedisBuckets implements Buckets, AutoCloseable {
                     .requestTimeout(Duration.ofMillis(timeoutMs))
                     .build().asAsync();
             connection = c;
+            proxies.clear();
             up = true;
             lastError = null;
             return true;
@@ -121,8 +126,16 @@ final class RedisBuckets implements Buckets, AutoCloseable {
         return lastError;
     }
 
-    private io.github.bucket4j.distributed.AsyncBucketProxy bucket(String name, long perMinute) {
-        return buckets.builder().build("llm-router:rate:" + name, Buckets.perMinute(perMinute));
+    private final Map<String, AsyncBucketProxy> proxies = new ConcurrentHashMap<>();
+
+    /**
+     * One proxy per bucket, kept: Bucket4j's batching optimization then sends the concurrent requests of one
+     * bucket (a busy key) to Redis as one command instead of one each.
+     */
+    private AsyncBucketProxy bucket(String name, long perMinute) {
+        AsyncProxyManager<String> manager = buckets;
+        return proxies.computeIfAbsent(name, n -> manager.builder().withOptimization(Optimizations.batching())
+                .build("llm-router:rate:" + n, Buckets.perMinute(perMinute)));
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -24,6 +25,8 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 /**
  * Calls model servers with Vert.x's non-blocking HTTP client. A call completes when the backend's headers
@@ -309,7 +312,7 @@ public final class BackendClient implements AutoCloseable {
             }
             try {
                 java.util.List<String> ids = new java.util.ArrayList<>();
-                io.vertx.core.json.JsonArray data = ar.result().body().toJsonObject().getJsonArray("data");
+                JsonArray data = ar.result().body().toJsonObject().getJsonArray("data");
                 for (int i = 0; data != null && i < data.size(); i++) {
                     ids.add(data.getJsonObject(i).getString("id"));
                 }
@@ -322,6 +325,29 @@ public final class BackendClient implements AutoCloseable {
     }
 
     private record Answer(int statusCode, Buffer body) {
+    }
+
+    /** The model cards of a backend's own {@code GET /v1/models}, by id, as it wrote them (vLLM's root, parent, ...). */
+    public CompletableFuture<Map<String, JsonObject>> modelCards(URI base, long timeoutMs) {
+        CompletableFuture<Map<String, JsonObject>> result = new CompletableFuture<>();
+        simple(base, HttpMethod.GET, "/v1/models", null, timeoutMs).onComplete(ar -> {
+            Map<String, JsonObject> cards = new LinkedHashMap<>();
+            try {
+                if (ar.succeeded() && ar.result().statusCode() == 200) {
+                    JsonArray data = ar.result().body().toJsonObject().getJsonArray("data");
+                    for (int i = 0; data != null && i < data.size(); i++) {
+                        JsonObject card = data.getJsonObject(i);
+                        if (card != null && card.getValue("id") instanceof String id) {
+                            cards.put(id, card);
+                        }
+                    }
+                }
+            } catch (RuntimeException notAModelList) {
+                cards.clear();
+            }
+            result.complete(cards);
+        });
+        return result;
     }
 
     /** A backend's answer to an engine control (/sleep, /wake_up, /is_sleeping). */
@@ -383,7 +409,7 @@ public final class BackendClient implements AutoCloseable {
 
     private static String firstModel(Buffer models) {
         try {
-            io.vertx.core.json.JsonArray data = models.toJsonObject().getJsonArray("data");
+            JsonArray data = models.toJsonObject().getJsonArray("data");
             return data == null || data.isEmpty() ? null : data.getJsonObject(0).getString("id");
         } catch (RuntimeException notJson) {
             return null;

@@ -3,6 +3,8 @@ package io.github.camelllmrouter.backend;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
+import io.vertx.core.json.JsonObject;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -139,6 +141,25 @@ public final class BackendState {
     }
 
     private volatile boolean asleep;
+    private volatile Map<String, JsonObject> modelCards = Map.of();
+    private volatile long modelCardsNanos;
+
+    /** The cards of the backend's own GET /v1/models (vLLM's root, parent, max_model_len, ...), as last read. */
+    public Map<String, JsonObject> modelCards() {
+        return modelCards;
+    }
+
+    public void modelCards(Map<String, JsonObject> cards) {
+        if (!cards.isEmpty() || modelCards.isEmpty()) {
+            modelCards = Map.copyOf(cards); // a failed read keeps the last cards
+        }
+        modelCardsNanos = System.nanoTime();
+    }
+
+    /** Whether the cards are older than this (or were never read). */
+    public boolean modelCardsOlderThan(long millis) {
+        return modelCardsNanos == 0 || System.nanoTime() - modelCardsNanos > TimeUnit.MILLISECONDS.toNanos(millis);
+    }
     private final long createdEpochSeconds = System.currentTimeMillis() / 1000;
 
     /**

@@ -173,6 +173,14 @@ public class LlmComponent extends DefaultComponent {
         }
     }
 
+    /** Reads the backend's own model list again when the last read is older than {@code maxAgeMs}. */
+    public java.util.concurrent.CompletableFuture<Void> refreshModelCards(BackendState state, long maxAgeMs) {
+        if (!state.modelCardsOlderThan(maxAgeMs)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        return client().modelCards(java.net.URI.create(state.id()), healthCheckTimeoutMs).thenAccept(state::modelCards);
+    }
+
     /**
      * A producer of this backend stops (its route was replaced or removed, or its pod left). When it was the
      * last, the backend's state and per-backend meters go once its last request has finished.

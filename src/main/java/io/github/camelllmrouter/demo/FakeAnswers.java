@@ -143,8 +143,11 @@ final class FakeAnswers {
             if (i > 0) {
                 sb.append(',');
             }
+            // as vLLM answers: root (the weights), parent, max_model_len and permission
             sb.append("{\"id\":").append(quote(models.get(i))).append(",\"object\":\"model\",\"created\":")
-                    .append(created).append(",\"owned_by\":").append(quotedOwner).append('}');
+                    .append(created).append(",\"owned_by\":").append(quotedOwner)
+                    .append(",\"root\":").append(quote("/models/" + models.get(i))).append(",\"parent\":null")
+                    .append(",\"max_model_len\":8192,\"permission\":[]}");
         }
         return sb.append("]}").toString();
     }

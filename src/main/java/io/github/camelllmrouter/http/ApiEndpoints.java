@@ -27,13 +27,18 @@ public class ApiEndpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final long created = System.currentTimeMillis() / 1000;
 
-    /** OpenAI's model list: every served model and alias once (with keys on, the caller's key's models). */
+    /**
+     * OpenAI's model list: every served model and alias once (with keys on, the caller's key's models). A model's
+     * card is its backend's own, as vLLM wrote it ({@code root}, {@code parent}, {@code max_model_len}, ...);
+     * an alias, or a model whose backends have not answered their model list, gets a card of the router's.
+     */
     public void models(Exchange exchange) throws JsonProcessingException {
         List<Map<String, Object>> data = new ArrayList<>();
         ApiKeys keys = ApiKeys.of(exchange.getContext());
+        Map<String, Map<String, Object>> cards = cards(exchange);
         for (String name : ModelComponent.of(exchange.getContext()).models(exchange.getContext())) {
             if (keys == null || keys.visible(exchange, name)) {
-                data.add(model(name));
+                data.add(cards.getOrDefault(name, model(name)));
             }
         }
         json(exchange, 200, Map.of("object", "list", "data", data));
@@ -47,7 +52,13 @@ public class ApiEndpoints {
             || keys != null && !keys.visible(exchange, id)) {
             throw OpenAiException.modelNotFound(id);
         }
-        json(exchange, 200, model(id));
+        json(exchange, 200, cards(exchange).getOrDefault(id, model(id)));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Map<String, Object>> cards(Exchange exchange) {
+        Object cards = exchange.getVariable(ModelCards.VARIABLE);
+        return cards instanceof Map<?, ?> m ? (Map<String, Map<String, Object>>) m : Map.of();
     }
 
     /** {@code GET /engines}, as the vLLM router answers it: each engine's id, its models and when it was added. */
