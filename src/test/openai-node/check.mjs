@@ -1,13 +1,40 @@
-// The official OpenAI Node SDK against a running router. Run by FatJarIT:
+// The official OpenAI and Anthropic Node SDKs against a running router. Run by FatJarIT:
 //   node check.mjs <router base URL, e.g. http://127.0.0.1:8000/v1> serve|fallback
 // Behind the router: backend b1 serves m-a (10 stream chunks, 100 ms apart), b2 serves m-b; the alias fast is
 // m-a, and m-a falls back to m-b. In "fallback", b1 is down. Exits non-zero on the first broken expectation.
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 
 const [baseURL, phase] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey: 'sk-client-key', maxRetries: 0, timeout: 30_000 });
 const hi = [{ role: 'user', content: 'hi' }];
+const anthropic = new Anthropic({ baseURL: baseURL.replace(/\/v1$/, ''), apiKey: 'sk-client-key', maxRetries: 0, timeout: 30_000 });
+
+// the Responses API and the Messages API, plain and streamed: the text arrives delta by delta, as generated
+async function responsesAndMessages(model, server) {
+  const response = await client.responses.create({ model, input: 'hi' });
+  assert.match(response.output_text, new RegExp(server));
+  const t0 = Date.now();
+  const at = [];
+  let text = '';
+  for await (const event of await client.responses.create({ model, input: 'hi', stream: true })) {
+    if (event.type === 'response.output_text.delta') {
+      at.push(Date.now() - t0);
+      text += event.delta;
+    }
+  }
+  assert.ok(at.length > 0, 'Responses stream deltas');
+  const message = await anthropic.messages.create({ model, max_tokens: 16, messages: hi });
+  assert.match(message.content[0].text, new RegExp(server));
+  let streamed = '';
+  const stream = anthropic.messages.stream({ model, max_tokens: 16, messages: hi });
+  stream.on('text', t => { streamed += t; });
+  const final = await stream.finalMessage();
+  assert.equal(final.content[0].text, streamed);
+  assert.ok(streamed.length > 0, 'Messages stream text');
+  return { at, text, model: response.model, messageModel: message.model };
+}
 
 async function streamed(model) {
   const t0 = Date.now();
@@ -65,6 +92,14 @@ if (phase === 'serve') {
     assert.equal(e.param, 'model');
     return true;
   });
+
+  const r = await responsesAndMessages('m-a', 'b1');
+  assert.equal(r.text, 'w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 ');
+  assert.ok(r.at[9] - r.at[0] > 700, `Responses deltas arrive as the backend makes them: ${r.at}`);
+  await assert.rejects(anthropic.messages.create({ model: 'nope', max_tokens: 16, messages: hi }), e => {
+    assert.ok(e instanceof Anthropic.NotFoundError, e.constructor.name);
+    return true;
+  });
 } else if (phase === 'fallback') {
   const { data: chat, response } = await client.chat.completions.create({ model: 'm-a', messages: hi }).withResponse();
   assert.equal(chat.model, 'm-b', 'm-a is down: its fallback m-b answers, under its own name');
@@ -73,7 +108,10 @@ if (phase === 'serve') {
   const s = await streamed('fast');
   assert.ok(s.at.length > 0, 'the alias streams through the fallback');
   assert.equal(s.usage?.completion_tokens, s.at.length);
+  const r = await responsesAndMessages('m-a', 'b2');
+  assert.equal(r.model, 'm-b');
+  assert.equal(r.messageModel, 'm-b');
 } else {
   throw new Error(`unknown phase ${phase}`);
 }
-console.log(`official OpenAI client: ${phase} ok`);
+console.log(`official OpenAI and Anthropic clients: ${phase} ok`);

@@ -361,7 +361,8 @@ public final class BackendClient implements AutoCloseable {
     public CompletableFuture<ControlAnswer> control(URI base, HttpMethod method, String pathAndQuery, String body,
                                                     long timeoutMs) {
         CompletableFuture<ControlAnswer> result = new CompletableFuture<>();
-        simple(base, method, pathAndQuery, body == null || body.isEmpty() ? null : body, timeoutMs).onComplete(ar -> {
+        // on a connection of its own: controls are rare, and sleeping or waking an engine takes seconds
+        simple(fresh, base, method, pathAndQuery, body == null || body.isEmpty() ? null : body, timeoutMs).onComplete(ar -> {
             if (ar.succeeded()) {
                 result.complete(new ControlAnswer(ar.result().statusCode(), ar.result().body().getBytes()));
             } else {
@@ -389,6 +390,11 @@ public final class BackendClient implements AutoCloseable {
     }
 
     private io.vertx.core.Future<Answer> simple(URI base, HttpMethod method, String path, String body, long timeoutMs) {
+        return simple(http, base, method, path, body, timeoutMs);
+    }
+
+    private io.vertx.core.Future<Answer> simple(HttpClient client, URI base, HttpMethod method, String path, String body,
+                                                long timeoutMs) {
         RequestOptions ro = new RequestOptions().setMethod(method).setHost(base.getHost())
                 .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
                 .setSsl("https".equals(base.getScheme())).setURI(joinPath(base.getRawPath(), path))
@@ -399,12 +405,16 @@ public final class BackendClient implements AutoCloseable {
         } else if (probeApiKey != null) {
             ro.putHeader("authorization", "Bearer " + probeApiKey);
         }
-        return http.request(ro)
+        return client.request(ro)
                 .compose(req -> {
                     unused.remove(req.connection()); // a probe's connection is used: the next request on it reuses it
-                    return body == null ? req.send() : req.send(body);
-                })
-                .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)));
+                    // a POST without a body says so (Content-Length: 0, as aiohttp sends it)
+                    io.vertx.core.Future<HttpClientResponse> sent = body != null ? req.send(body)
+                            : method == HttpMethod.POST ? req.putHeader("content-length", "0").send(Buffer.buffer()) : req.send();
+                    // the body is asked for in the response's own callback: one step later, on another thread, a
+                    // short answer can be over before anyone reads it, and then its future never completes
+                    return sent.compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b)));
+                });
     }
 
     private static String firstModel(Buffer models) {

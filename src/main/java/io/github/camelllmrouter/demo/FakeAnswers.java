@@ -181,31 +181,74 @@ final class FakeAnswers {
         return sb.toString();
     }
 
-    /** An answer of one of the other endpoints, with the usage fields of the Responses and Messages APIs. */
+    /**
+     * An answer of one of the other endpoints, naming its path, model and server. On /v1/responses it is a whole
+     * Responses API object and on /v1/messages a whole Anthropic message, so that the official SDKs read them.
+     */
     static String other(String path, String quotedModel, String quotedServer) {
-        return "{\"object\":\"fake.answer\",\"path\":" + quote(path) + ",\"model\":" + quotedModel
-                + ",\"served_by\":" + quotedServer + ",\"usage\":{\"input_tokens\":5,\"output_tokens\":3}}";
+        String tail = ",\"path\":" + quote(path) + ",\"served_by\":" + quotedServer + "}";
+        if (path.equals("/v1/responses")) {
+            return response(quotedModel, "completed", "Hello from " + unquote(quotedServer), 3).replaceFirst("}$", "") + tail;
+        }
+        if (path.equals("/v1/messages")) {
+            return "{\"id\":\"msg_fake\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + quotedModel
+                    + ",\"content\":[{\"type\":\"text\",\"text\":" + quote("Hello from " + unquote(quotedServer)) + "}]"
+                    + ",\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":3}" + tail;
+        }
+        return "{\"object\":\"fake.answer\",\"model\":" + quotedModel + ",\"usage\":{\"input_tokens\":5,\"output_tokens\":3}" + tail;
     }
 
-    /** A stream of the Responses API or the Messages API: named events, the last one with the usage. */
+    /** A Responses API object, as vLLM and OpenAI write it. */
+    private static String response(String quotedModel, String status, String text, int outputTokens) {
+        String output = text == null ? "[]" : "[{\"type\":\"message\",\"id\":\"msg_fake\",\"status\":\"completed\","
+                + "\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":" + quote(text) + ",\"annotations\":[]}]}]";
+        return "{\"id\":\"resp_fake\",\"object\":\"response\",\"created_at\":1733000000,\"status\":\"" + status + "\","
+                + "\"model\":" + quotedModel + ",\"output\":" + output + ",\"parallel_tool_calls\":true,\"tool_choice\":\"auto\","
+                + "\"tools\":[],\"temperature\":1.0,\"top_p\":1.0,\"error\":null,\"incomplete_details\":null,"
+                + "\"instructions\":null,\"metadata\":{},\"usage\":{\"input_tokens\":5,\"input_tokens_details\":{\"cached_tokens\":0},"
+                + "\"output_tokens\":" + outputTokens + ",\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":"
+                + (5 + outputTokens) + "}}";
+    }
+
+    private static String unquote(String quoted) {
+        return quoted.length() >= 2 ? quoted.substring(1, quoted.length() - 1) : quoted;
+    }
+
+    /**
+     * A stream of the Responses API or the Messages API, with the events the official SDKs expect: named events,
+     * the text in deltas, the usage at the end.
+     */
     static List<String> namedEvents(String path, String quotedModel, int deltas) {
         List<String> events = new java.util.ArrayList<>();
-        boolean responses = path.equals("/v1/responses");
-        events.add(event(responses ? "response.created" : "message_start", responses
-                ? "{\"type\":\"response.created\",\"response\":{\"model\":" + quotedModel + "}}"
-                : "{\"type\":\"message_start\",\"message\":{\"model\":" + quotedModel + ",\"usage\":{\"input_tokens\":5}}}"));
+        StringBuilder text = new StringBuilder();
         for (int i = 0; i < deltas; i++) {
-            events.add(event(responses ? "response.output_text.delta" : "content_block_delta", responses
-                    ? "{\"type\":\"response.output_text.delta\",\"delta\":\"w" + i + " \"}"
-                    : "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"w" + i + " \"}}"));
+            text.append('w').append(i).append(' ');
         }
-        events.add(event(responses ? "response.completed" : "message_delta", responses
-                ? "{\"type\":\"response.completed\",\"response\":{\"model\":" + quotedModel
-                        + ",\"usage\":{\"input_tokens\":5,\"output_tokens\":" + deltas + "}}}"
-                : "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":" + deltas + "}}"));
-        if (!responses) {
-            events.add(event("message_stop", "{\"type\":\"message_stop\"}"));
+        if (path.equals("/v1/responses")) {
+            int seq = 0;
+            events.add(event("response.created", "{\"type\":\"response.created\",\"sequence_number\":" + seq++
+                    + ",\"response\":" + response(quotedModel, "in_progress", null, 0) + "}"));
+            for (int i = 0; i < deltas; i++) {
+                events.add(event("response.output_text.delta", "{\"type\":\"response.output_text.delta\",\"sequence_number\":"
+                        + seq++ + ",\"item_id\":\"msg_fake\",\"output_index\":0,\"content_index\":0,\"delta\":\"w" + i
+                        + " \",\"logprobs\":[]}"));
+            }
+            events.add(event("response.completed", "{\"type\":\"response.completed\",\"sequence_number\":" + seq
+                    + ",\"response\":" + response(quotedModel, "completed", text.toString(), deltas) + "}"));
+            return events;
         }
+        events.add(event("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_fake\",\"type\":\"message\","
+                + "\"role\":\"assistant\",\"model\":" + quotedModel + ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
+                + "\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}"));
+        events.add(event("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"));
+        for (int i = 0; i < deltas; i++) {
+            events.add(event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"w"
+                    + i + " \"}}"));
+        }
+        events.add(event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
+        events.add(event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},"
+                + "\"usage\":{\"output_tokens\":" + deltas + "}}"));
+        events.add(event("message_stop", "{\"type\":\"message_stop\"}"));
         return events;
     }
 
