@@ -18,6 +18,8 @@ import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelCatalogue;
 import io.github.camelllmrouter.catalogue.RoutesYaml;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.github.camelllmrouter.http.ErrorReports;
+import io.github.camelllmrouter.http.RouterVersion;
 import io.vertx.core.Vertx;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
@@ -328,6 +330,7 @@ public final class RouterMain {
     public void stop() {
         try {
             io.github.camelllmrouter.http.RouterTracing.shutdown();
+            ErrorReports.shutdown();
             if (dynamic != null) {
                 dynamic.close();
             }
@@ -550,6 +553,24 @@ public final class RouterMain {
                 String secure = get("otel-secure", "false");
                 io.github.camelllmrouter.http.RouterTracing.configure(otel, get("otel-service-name", "camel-llm-router"),
                         "true".equalsIgnoreCase(secure));
+            }
+            String sentry = get("sentry-dsn", null);
+            if (sentry != null && !sentry.isBlank()) {
+                double rate;
+                try {
+                    rate = Double.parseDouble(get("sentry-traces-sample-rate", "0"));
+                } catch (NumberFormatException e) {
+                    throw new UsageException("--sentry-traces-sample-rate must be a number from 0 to 1, got '"
+                            + get("sentry-traces-sample-rate", "") + "'");
+                }
+                if (rate < 0 || rate > 1) {
+                    throw new UsageException("--sentry-traces-sample-rate must be from 0 to 1, got " + rate);
+                }
+                try {
+                    ErrorReports.configure(sentry, rate, RouterVersion.get());
+                } catch (RuntimeException e) {
+                    throw new UsageException("--sentry-dsn is not a valid Sentry DSN: " + e.getMessage());
+                }
             }
             LogLevels.apply(level);
             try {

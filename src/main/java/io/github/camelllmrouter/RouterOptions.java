@@ -128,6 +128,12 @@ public class RouterOptions {
     @Option(names = "--print-routes", description = "Print the model routes this configuration makes, as YAML for routes/, and exit.")
     boolean printRoutes;
 
+    @Option(names = "--sentry-dsn", description = "Report the router's own unexpected errors to this Sentry DSN.")
+    String sentryDsn;
+
+    @Option(names = "--sentry-traces-sample-rate", description = "Share of requests Sentry traces (0 to 1; default 0).")
+    String sentryTracesSampleRate;
+
     @Option(names = "--api-keys-file", description = "A YAML file of inbound API keys (names, SHA-256s, models, expiry, limits), watched; "
             + "requests then need one (401/403). Off without it.")
     String apiKeysFile;
@@ -155,8 +161,8 @@ public class RouterOptions {
      * the semantic cache, the batch API, Python callbacks, Sentry, external providers): taken off the command line
      * before it is parsed, so that a vLLM deployment's command line starts the router, and named in one warning.
      */
-    static final java.util.Set<String> IGNORED = java.util.Set.of("--callbacks", "--feature-gates", "--sentry-dsn",
-            "--sentry-traces-sample-rate", "--sentry-profile-session-sample-rate", "--file-storage-class",
+    static final java.util.Set<String> IGNORED = java.util.Set.of("--callbacks", "--feature-gates",
+            "--sentry-profile-session-sample-rate", "--file-storage-class",
             "--file-storage-path", "--batch-processor", "--lmcache-controller-port", "--lmcache-controller-reply-port",
             "--lmcache-controller-heartbeat-port", "--lmcache-health-check-interval", "--lmcache-worker-timeout",
             "--prefill-model-labels", "--decode-model-labels", "--kv-aware-threshold", "--semantic-cache-model",
@@ -222,6 +228,8 @@ public class RouterOptions {
         put(p, "otel-secure", otelSecure);
         put(p, "prefix-min-match-length", prefixMinMatchLength);
         put(p, "request-rewriter", requestRewriter);
+        put(p, "sentry-dsn", sentryDsn);
+        put(p, "sentry-traces-sample-rate", sentryTracesSampleRate);
         put(p, "api-keys-file", apiKeysFile);
         put(p, "rate-limit-redis-url", rateLimitRedisUrl);
         put(p, "rate-limit-redis-failure", rateLimitRedisFailure);

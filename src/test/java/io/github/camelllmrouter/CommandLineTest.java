@@ -148,7 +148,7 @@ class CommandLineTest {
                 "--engine-stats-interval", "30");
         assertThat(s.catalogue().models()).containsKey("m-a");
         assertThat(s.ignoredFlags).contains("--callbacks", "--enable-batch-api", "--lmcache-controller-port", "--static-model-labels",
-                "--semantic-cache-model", "--external-providers-config").doesNotContain("--request-rewriter");
+                "--semantic-cache-model", "--external-providers-config").doesNotContain("--request-rewriter", "--sentry-dsn");
         assertRefused("--request-rewriter gzip is not supported", "--static-backends", "http://h1:8000", "--static-models", "m-a",
                 "--request-rewriter", "gzip");
         assertRefused("is not supported yet", "--static-backends", "http://h1:8000", "--static-models", "m-a", "--routing-logic", "kvaware");

@@ -374,6 +374,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 return new ErrorAnswer(404, OpenAiException.modelNotFound(model).toJson(), null);
             }
             LOG.error("unexpected error while routing", error);
+            ErrorReports.capture(error, call);
             return new ErrorAnswer(500, OpenAiException.json("The router failed to handle the request.",
                     "server_error", null, "internal_error").getBytes(StandardCharsets.UTF_8), retryAfter);
         }
