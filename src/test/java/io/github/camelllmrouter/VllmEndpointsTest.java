@@ -140,6 +140,36 @@ class VllmEndpointsTest {
     }
 
     @Test
+    void a_streamed_transcription_is_relayed_chunk_by_chunk() throws Exception {
+        for (FakeOpenAiBackend b : List.of(a1, a2)) {
+            b.chunks(6).chunkDelayMs(150);
+        }
+        String head = "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"stream\"\r\n\r\ntrue\r\n";
+        byte[] formBody = form("m-a", everyByte());
+        byte[] body = new byte[head.length() + formBody.length];
+        System.arraycopy(head.getBytes(StandardCharsets.ISO_8859_1), 0, body, 0, head.length());
+        System.arraycopy(formBody, 0, body, head.length(), formBody.length);
+        long t0 = System.nanoTime();
+        HttpResponse<InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/audio/transcriptions"))
+                .header("Content-Type", "multipart/form-data; boundary=" + BOUNDARY)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        List<Long> at = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (line.startsWith("data: {")) {
+                    at.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                    text.append(JSON.readTree(line.substring(6)).path("choices").get(0).path("delta").path("content").asText());
+                }
+            }
+        }
+        assertThat(text.toString()).isEqualTo("w0 w1 w2 w3 w4 w5 ");
+        assertThat(at.get(at.size() - 1) - at.get(0)).as("chunks as generated: %s", at).isGreaterThan(600);
+    }
+
+    @Test
     void speech_answers_are_relayed_as_the_backend_sent_them_and_voices_are_routed_by_model() throws Exception {
         HttpResponse<byte[]> speech = f.http.send(HttpRequest.newBuilder(f.uri("/v1/audio/speech"))
                 .header("Content-Type", "application/json")

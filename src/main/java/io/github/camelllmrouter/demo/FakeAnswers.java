@@ -252,6 +252,17 @@ final class FakeAnswers {
         return events;
     }
 
+    /** vLLM's streamed transcription (or translation): one transcription.chunk per word, then [DONE]. */
+    static List<String> transcriptionEvents(String quotedModel, int deltas) {
+        List<String> events = new java.util.ArrayList<>();
+        for (int i = 0; i < deltas; i++) {
+            events.add("data: {\"id\":\"trsc-fake\",\"object\":\"transcription.chunk\",\"created\":1733000000,\"model\":"
+                    + quotedModel + ",\"choices\":[{\"delta\":{\"content\":\"w" + i + " \"}}]}\n\n");
+        }
+        events.add("data: [DONE]\n\n");
+        return events;
+    }
+
     private static String event(String name, String data) {
         return "event: " + name + "\ndata: " + data + "\n\n";
     }

@@ -75,6 +75,8 @@ public final class FakeOpenAiBackend {
     /** The model field of a multipart/form-data body. */
     private static final java.util.regex.Pattern FORM_MODEL = java.util.regex.Pattern.compile(
             "name=\"model\"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r]*)\r\n");
+    private static final java.util.regex.Pattern FORM_STREAM_TRUE = java.util.regex.Pattern.compile(
+            "name=\"stream\"\r\n(?:[^\r\n]+\r\n)*\r\ntrue\r\n");
     /** What /v1/audio/speech answers: every byte value, so that a relay that changes one is seen. */
     public static final byte[] SPEECH = speech();
 
@@ -434,7 +436,8 @@ public final class FakeOpenAiBackend {
     /** A form's model and stream fields as the JSON the answers are made from. */
     private static String formAsJson(String form) {
         java.util.regex.Matcher m = FORM_MODEL.matcher(form);
-        return m.find() ? "{\"model\":" + FakeAnswers.quote(m.group(1)) + "}" : "{}";
+        boolean stream = FORM_STREAM_TRUE.matcher(form).find();
+        return m.find() ? "{\"model\":" + FakeAnswers.quote(m.group(1)) + (stream ? ",\"stream\":true" : "") + "}" : "{}";
     }
 
     private static Endpoint endpoint(HttpMethod method, String path) {
@@ -633,6 +636,15 @@ public final class FakeOpenAiBackend {
             if (path.equals("/v1/audio/speech")) {
                 finish();
                 resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "audio/mpeg").end(Buffer.buffer(SPEECH));
+                return;
+            }
+            if (parsed.stream() && (path.equals("/v1/audio/transcriptions") || path.equals("/v1/audio/translations"))) {
+                // vLLM's streamed transcription: transcription.chunk events, then [DONE]
+                resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM).putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
+                lastWrite = resp.writeHead();
+                List<String> events = FakeAnswers.transcriptionEvents(model, chunks);
+                next = 0;
+                emitNamed(events);
                 return;
             }
             if (parsed.stream() && (path.equals("/v1/responses") || path.equals("/v1/messages"))) {
