@@ -3,14 +3,14 @@
 # it, and the router. nginx (one worker) and the router (-XX:ActiveProcessorCount=1) are each pinned to core 0
 # alone; the fake backend and the load generator share core 1. Traffic goes to 127.0.0.1 only and every load step
 # is bounded in time.
-#   bench/run.sh [seconds-per-round]   (default 8: WARMUP seconds of warm-up each, then 3 interleaved rounds)
+#   bench/run.sh [seconds-per-round]   (default 8: WARMUP seconds of warm-up each, 45 by default, then 3 interleaved rounds)
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh
 #   STREAMS=9000 bench/run.sh           (streams held open at once at the end; see docs/benchmarks.md)
 # The router is started as the README starts it (its JVM options, ROUTER_OPTS), plus the pinning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-8}
-WARMUP=${WARMUP:-15}
+WARMUP=${WARMUP:-45}   # with one processor the JIT shares the core: 15 s left the router still compiling
 ROUNDS=${ROUNDS:-3}
 STREAMS=${STREAMS:-9000}
 JAVA=${JAVA:-java}
