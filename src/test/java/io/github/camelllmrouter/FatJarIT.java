@@ -1,7 +1,6 @@
 package io.github.camelllmrouter;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -45,20 +44,13 @@ class FatJarIT {
     }
 
     Process java(Path dir, Map<String, String> env, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("out-" + processes.size() + ".log").toFile());
-        builder.environment().putAll(env);
-        Process p = builder.start();
+        Process p = RouterFixture.launch(dir, dir.resolve("out-" + processes.size() + ".log"), env, args);
         processes.add(p);
         return p;
     }
 
     void awaitUp(int port) {
-        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() ->
-                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        RouterFixture.awaitUp(http, port);
     }
 
     HttpResponse<String> chat(int port, String model) throws Exception {

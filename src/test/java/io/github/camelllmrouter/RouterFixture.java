@@ -6,13 +6,17 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import io.vertx.core.Vertx;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * A router started from the real config/ and routes/ with vLLM-style flags, in front of fake OpenAI backends
@@ -114,6 +118,24 @@ public final class RouterFixture implements AutoCloseable {
                     + "                - to: \"model:" + fallback + "\"\n";
         }
         return yaml;
+    }
+
+    /** A java process (the fat jar, a fake backend) with its output in {@code log}. */
+    public static Process launch(Path dir, Path log, Map<String, String> env, String... args)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        return builder.start();
+    }
+
+    /** Waits until a router (or fake backend) on this port answers /health with 200. */
+    public static void awaitUp(HttpClient http, int port) {
+        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions().until(() -> http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                        .build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
     }
 
     public static int freePort() throws IOException {

@@ -1,13 +1,11 @@
 package io.github.camelllmrouter;
 
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.anthropic.client.AnthropicClient;
@@ -28,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The official Java SDKs against the fat jar: OpenAI's Responses API and Anthropic's Messages API, plain and
@@ -46,18 +43,13 @@ class SdkIT {
     }
 
     Process java(Path dir, String name, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+        Process p = RouterFixture.launch(dir, dir.resolve(name + ".log"), Map.of(), args);
         processes.add(p);
         return p;
     }
 
     void awaitUp(int port) {
-        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() ->
-                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        RouterFixture.awaitUp(http, port);
     }
 
     @Test

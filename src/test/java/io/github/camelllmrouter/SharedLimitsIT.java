@@ -72,9 +72,7 @@ class SharedLimitsIT {
     }
 
     void awaitUp(int port) {
-        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() ->
-                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        RouterFixture.awaitUp(http, port);
     }
 
     CompletableFuture<HttpResponse<String>> chat(int port) {
