@@ -234,6 +234,27 @@ class AccessTest {
     }
 
     @Test
+    void a_request_no_backend_answered_costs_no_tokens() throws Exception {
+        FakeOpenAiBackend[] b = start("keys:\n" + key("team-a", KEY_A, "    limits: { tokens_per_minute: 12 }\n"));
+        b[0].failWithStatus(503);
+        for (int i = 0; i < 4; i++) {
+            assertThat(chat("m-a", "Authorization", bearer(KEY_A)).statusCode()).isEqualTo(503);
+        }
+        b[0].healthy();
+        assertThat(chat("m-a", "Authorization", bearer(KEY_A)).statusCode()).as("the failures spent none of the 12").isEqualTo(200);
+    }
+
+    @Test
+    void with_keys_on_and_no_admin_key_engine_controls_are_refused() throws Exception {
+        FakeOpenAiBackend[] b = start("keys:\n" + key("team-a", KEY_A, ""));
+        HttpResponse<String> sleep = f.post("/sleep?id=x", "", "Authorization", bearer(KEY_A));
+        assertThat(sleep.statusCode()).isEqualTo(403);
+        assertThat(error(sleep).path("code").asText()).isEqualTo("admin_key_required");
+        assertThat(f.get("/engines").statusCode()).isEqualTo(403);
+        assertThat(b[0].count("/sleep")).isZero();
+    }
+
+    @Test
     void a_concurrency_cap_refuses_what_is_over_it_and_frees_its_place_when_answered() throws Exception {
         FakeOpenAiBackend[] b = start("keys:\n" + key("team-a", KEY_A, "    limits: { max_concurrent_requests: 2 }\n"));
         b[0].headersDelayMs(1500);
@@ -282,9 +303,14 @@ class AccessTest {
         Path routes = dir.resolve("routes");
         Files.createDirectories(routes);
         Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Path other = dir.resolve("other-key");
+        Files.writeString(other, "sk-other-tenant");
         Files.writeString(routes.resolve("models.camel.yaml"),
                 RouterFixture.modelRouteYaml("llama", self.url(), "llama-cloud")
                 + RouterFixture.modelRouteYaml("llama-cloud", cloud.url() + "?apiKey=file:" + secret + "&apiKeyHeader=api-key", null)
+                        .replace("?weight=1\"", "&weight=1\"")
+                // another route to the same gateway URL with a key of its own: each request carries its route's key
+                + RouterFixture.modelRouteYaml("llama-other", cloud.url() + "?apiKey=file:" + other + "&apiKeyHeader=api-key", null)
                         .replace("?weight=1\"", "&weight=1\""));
         f.start(new HashMap<>(Map.of("router.routes-dir", routes.toString(), "router.demo", "false")));
 
@@ -303,11 +329,16 @@ class AccessTest {
         assertThat(got.headers().get("authorization")).isNull();
         assertThat(got.headers().get("x-api-key")).isNull();
 
+        assertThat(chat("llama-other", "Authorization", "Bearer sk-client").statusCode()).isEqualTo(200);
+        assertThat(cloud.last().headers().get("api-key")).isEqualTo("sk-other-tenant");
+        assertThat(chat("llama-cloud", "Authorization", "Bearer sk-client").statusCode()).isEqualTo(200);
+        assertThat(cloud.last().headers().get("api-key")).isEqualTo("sk-cloud-gateway-secret");
+
         // a rotated secret file is used without a restart
         Files.writeString(secret, "sk-cloud-rotated");
         Files.setLastModifiedTime(secret, FileTime.fromMillis(System.currentTimeMillis() + 5000));
         await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() -> {
-            chat("llama", "Authorization", "Bearer sk-client");
+            chat("llama-cloud", "Authorization", "Bearer sk-client");
             return "sk-cloud-rotated".equals(cloud.last().headers().get("api-key"));
         });
         assertThat(f.get("/health").body()).doesNotContain("sk-cloud");

@@ -137,6 +137,15 @@ class VllmEndpointsTest {
                         + BOUNDARY + "--\r\n")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(noModel.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(noModel.body()).path("error").path("param").asText()).isEqualTo("model");
+        // two model fields: backends differ on which they read, so the router reads neither
+        String second = "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm-b\r\n";
+        byte[] twice = form("m-a", everyByte());
+        byte[] withSecond = new byte[second.length() + twice.length];
+        System.arraycopy(second.getBytes(StandardCharsets.ISO_8859_1), 0, withSecond, 0, second.length());
+        System.arraycopy(twice, 0, withSecond, second.length(), twice.length);
+        HttpResponse<String> two = postForm("/v1/audio/transcriptions", withSecond);
+        assertThat(two.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(two.body()).path("error").path("message").asText()).contains("more than one 'model'");
     }
 
     @Test

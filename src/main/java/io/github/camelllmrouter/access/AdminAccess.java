@@ -36,11 +36,24 @@ public class AdminAccess {
             throw new OpenAiException(404, "invalid_request_error", "not_found", null,
                     "Unknown path '" + exchange.getVariable("path", String.class) + "'.");
         }
-        requireAdminKey(exchange);
+        checkKey(exchange);
     }
 
-    /** Engine controls and {@code /engines}: 401 without the admin key when one is set (open otherwise, as in vLLM). */
+    /**
+     * Engine controls and {@code /engines}: 401 without the admin key when one is set. Without one they are open,
+     * as in the vLLM router, unless API keys are on: then a caller with no admin key to show could put every
+     * engine to sleep, so they are refused (403) until an admin key is set.
+     */
     public void requireAdminKey(Exchange exchange) {
+        ApiKeys keys = ApiKeys.of(exchange.getContext());
+        if (key == null && keys != null && keys.current() != null) {
+            throw new OpenAiException(403, "permission_error", "admin_key_required", null,
+                    "With API keys on, this needs the router's admin key: set router.admin-api-key (--admin-api-key).");
+        }
+        checkKey(exchange);
+    }
+
+    private void checkKey(Exchange exchange) {
         if (key != null && !presented(exchange)) {
             throw new OpenAiException(401, "invalid_request_error", "invalid_api_key", null,
                     "This needs the router's admin key: send it as 'Authorization: Bearer <admin key>'.");

@@ -103,8 +103,16 @@ public class ApiKeys extends ServiceSupport implements CamelContextAware {
         }
     }
 
-    /** Applies a change once two looks agree (the file has settled). */
+    /** Applies a change once two looks agree (the file has settled); nothing stops the watch. */
     private void poll() {
+        try {
+            look();
+        } catch (RuntimeException e) {
+            LOG.warn("watching the keys file {} failed: {} (the keys in force are kept)", file, e.toString());
+        }
+    }
+
+    private void look() {
         byte[] now;
         try {
             now = Files.readAllBytes(Path.of(file));
@@ -132,8 +140,9 @@ public class ApiKeys extends ServiceSupport implements CamelContextAware {
             lastChange = Instant.now();
             applied.incrementAndGet();
             LOG.info("API keys: {} keys from {} (version {}) now in force", next.bySha256().size(), file, next.version());
-        } catch (IllegalArgumentException e) {
-            lastError = e.getMessage() + " (the keys in force are kept)";
+        } catch (IllegalArgumentException | StackOverflowError e) {
+            lastError = (e instanceof StackOverflowError ? "keys file " + file + ": nested too deeply" : e.getMessage())
+                    + " (the keys in force are kept)";
             refused.incrementAndGet();
             LOG.warn("API keys change refused: {}", lastError);
         }

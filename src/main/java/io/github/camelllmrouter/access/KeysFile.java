@@ -130,7 +130,7 @@ public record KeysFile(Map<String, ApiKey> bySha256, Map<ModelPattern, Limits> m
     }
 
     private static int lineOf(String text, int reported, List<String> fields) {
-        String[] lines = text.split("\n", -1);
+        String[] lines = text.split("\\R", -1);
         for (int i = Math.min(reported, lines.length) - 1; i >= 0; i--) {
             for (String f : fields) {
                 if (lines[i].matches("\\s*(-\\s+)?\"?" + Pattern.quote(f) + "\"?\\s*:.*")) {

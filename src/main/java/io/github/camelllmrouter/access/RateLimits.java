@@ -22,6 +22,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
+import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -150,7 +151,8 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
             }
         }
         RedisBuckets shared = redis;
-        if (shared != null && !shared.up() && failClosed) {
+        boolean sharedUp = shared != null && shared.up(); // read once: it may change meanwhile
+        if (shared != null && !sharedUp && failClosed) {
             places.forEach(AtomicInteger::decrementAndGet);
             exchange.setException(new OpenAiException(503, "server_error", "rate_limit_store_unavailable", null,
                     "The rate-limit store is unreachable and the router is configured to refuse limited requests"
@@ -158,24 +160,39 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
             callback.done(true);
             return true;
         }
-        Buckets store = shared != null && shared.up() ? shared : local;
-        List<Take> takes = take(store, scopes);
-        CompletableFuture<?> all = CompletableFuture.allOf(takes.stream().map(Take::probe).toArray(CompletableFuture[]::new));
-        if (all.isDone()) {
-            decide(exchange, call, store, takes, places, all);
-            callback.done(true);
-            return true;
+        Buckets store = sharedUp ? shared : local;
+        List<Take> takes;
+        CompletableFuture<?> all;
+        try {
+            takes = take(store, scopes);
+            all = CompletableFuture.allOf(takes.stream().map(Take::probe).toArray(CompletableFuture[]::new));
+            if (all.isDone()) {
+                decide(exchange, call, store, takes, places, all);
+                callback.done(true);
+                return true;
+            }
+        } catch (RuntimeException failed) {
+            release(call, places);
+            throw failed;
         }
-        all.whenComplete((v, e) -> call.channel().eventLoop().execute(() -> {
+        all.whenComplete((v, e) -> call.onLoop(() -> {
             try {
                 decide(exchange, call, store, takes, places, all);
             } catch (RuntimeException failed) {
                 LOG.error("rate limits failed", failed);
+                release(call, places);
                 exchange.setException(failed);
             }
             callback.done(false);
         }));
         return false;
+    }
+
+    /** Gives back the places of a request that got no grant (a grant gives them back when it ends). */
+    private static void release(LlmCall call, List<AtomicInteger> places) {
+        if (call.grant() == null) {
+            places.forEach(AtomicInteger::decrementAndGet);
+        }
     }
 
     private static List<Take> take(Buckets store, List<Scope> scopes) {
@@ -241,7 +258,16 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
         }
         List<RateGrant.TokenBucket> tokens = takes.stream().filter(t -> t.kind().equals("tokens"))
                 .map(t -> new RateGrant.TokenBucket(t.bucket(), t.perMinute())).toList();
-        call.grant(new RateGrant(store, tokens, places));
+        RateGrant grant = new RateGrant(store, tokens, places);
+        call.grant(grant);
+        // the answer's end spends its tokens and gives the places back (RequestRecord); whatever way the exchange
+        // ends, its places are given back (ending twice does nothing)
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                grant.end(0);
+            }
+        });
     }
 
     private static Throwable failure(CompletableFuture<?> all) {

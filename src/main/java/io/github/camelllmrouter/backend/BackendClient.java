@@ -97,17 +97,18 @@ public final class BackendClient implements AutoCloseable {
      */
     public CompletableFuture<BackendResponse> call(URI base, String backend, String path, HttpHeaders clientHeaders,
                                                    byte[] body, long budgetMs, CompletableFuture<Void> clientGone) {
-        return call(base, backend, HttpMethod.POST, path, clientHeaders, body, "application/json", budgetMs, clientGone);
+        return call(base, backend, HttpMethod.POST, path, clientHeaders, body, "application/json", null, budgetMs, clientGone);
     }
 
     /**
      * @param method      POST, or GET for the few endpoints that are read with a body (/v1/audio/voices)
      * @param path        the client's path
      * @param contentType the body's: JSON, or the client's multipart/form-data with its boundary
+     * @param own         the endpoint's own credential (its apiKey option), or null
      */
     public CompletableFuture<BackendResponse> call(URI base, String backend, HttpMethod method, String path,
                                                    HttpHeaders clientHeaders, byte[] body, String contentType,
-                                                   long budgetMs, CompletableFuture<Void> clientGone) {
+                                                   Credential own, long budgetMs, CompletableFuture<Void> clientGone) {
         long firstByteTimeoutMs = Math.max(1, Math.min(this.firstByteTimeoutMs, budgetMs));
         CompletableFuture<BackendResponse> result = new CompletableFuture<>();
         RequestOptions ro = new RequestOptions()
@@ -118,7 +119,6 @@ public final class BackendClient implements AutoCloseable {
                 .setURI(joinPath(base.getRawPath(), path))
                 // waiting for a pooled connection counts against the first byte too
                 .setConnectTimeout(firstByteTimeoutMs);
-        Credential own = credentials.get(backend);
         if (clientHeaders != null) {
             for (var h : clientHeaders) {
                 String name = h.getKey().toLowerCase(Locale.ROOT);
@@ -375,7 +375,10 @@ public final class BackendClient implements AutoCloseable {
     private volatile String probeApiKey;
     private final Map<String, Credential> credentials = new ConcurrentHashMap<>();
 
-    /** A backend's own credential: its requests, probes and scrapes carry it (and no other). */
+    /**
+     * A backend's own credential for what the router sends it by itself (probes, scrapes, model lists, engine
+     * controls): the last endpoint started for that URL says. Requests carry their endpoint's own.
+     */
     public void credential(String backend, Credential credential) {
         if (credential == null) {
             credentials.remove(backend);

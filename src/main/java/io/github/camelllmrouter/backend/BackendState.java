@@ -156,6 +156,17 @@ public final class BackendState {
         modelCardsNanos = System.nanoTime();
     }
 
+    private java.util.concurrent.CompletableFuture<Void> modelCardsReading;
+
+    /** The model-card read under way, or a new one from {@code read}. */
+    public synchronized java.util.concurrent.CompletableFuture<Void> modelCardsRead(
+            java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> read) {
+        if (modelCardsReading == null || modelCardsReading.isDone()) {
+            modelCardsReading = read.get();
+        }
+        return modelCardsReading;
+    }
+
     /** Whether the cards are older than this (or were never read). */
     public boolean modelCardsOlderThan(long millis) {
         return modelCardsNanos == 0 || System.nanoTime() - modelCardsNanos > TimeUnit.MILLISECONDS.toNanos(millis);

@@ -151,10 +151,24 @@ public class LlmComponent extends DefaultComponent {
     }
 
     /** One state per backend URL, shared by every model that uses that server. */
+    /** Engines put to sleep through the router: kept here, so that a backend's new state (a route reload) stays asleep. */
+    private final java.util.Set<String> asleep = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Puts a backend to sleep (out of rotation) or wakes it. */
+    public void asleep(BackendState state, boolean sleeping) {
+        if (sleeping) {
+            asleep.add(state.id());
+        } else {
+            asleep.remove(state.id());
+        }
+        state.asleep(sleeping);
+    }
+
     public BackendState state(String backendId) {
         return states.computeIfAbsent(backendId, id -> {
             BackendState state = new BackendState(id,
                     new BackendState.OutlierPolicy(ejectConsecutiveFailures, ejectBaseMs, ejectMaxMs));
+            state.asleep(asleep.contains(id));
             metrics().backend(state);
             return state;
         });
@@ -178,7 +192,9 @@ public class LlmComponent extends DefaultComponent {
         if (!state.modelCardsOlderThan(maxAgeMs)) {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
         }
-        return client().modelCards(java.net.URI.create(state.id()), healthCheckTimeoutMs).thenAccept(state::modelCards);
+        // one read at a time per backend: the requests that find the cards stale meanwhile wait for the same one
+        return state.modelCardsRead(() -> client().modelCards(java.net.URI.create(state.id()), healthCheckTimeoutMs)
+                .thenAccept(state::modelCards));
     }
 
     /**

@@ -75,9 +75,7 @@ public class LlmEndpoint extends DefaultEndpoint {
     void started() {
         if (base != null) {
             state = getComponent().acquire(backendId, type);
-            if (credential != null) {
-                getComponent().client().credential(backendId, credential);
-            }
+            getComponent().client().credential(backendId, credential);
         }
     }
 
@@ -106,7 +104,7 @@ public class LlmEndpoint extends DefaultEndpoint {
      */
     public void setApiKey(String apiKey) {
         this.apiKey = apiKey;
-        credential();
+        makeCredential();
     }
 
     public String getApiKeyHeader() {
@@ -116,10 +114,15 @@ public class LlmEndpoint extends DefaultEndpoint {
     /** The header the credential goes in: authorization (as Bearer; the default), api-key, x-api-key, ... */
     public void setApiKeyHeader(String apiKeyHeader) {
         this.apiKeyHeader = apiKeyHeader;
-        credential();
+        makeCredential();
     }
 
-    private void credential() {
+    /** This endpoint's own credential, or null: its requests carry it and never the client's key. */
+    public Credential credential() {
+        return credential;
+    }
+
+    private void makeCredential() {
         credential = apiKey == null || apiKey.isBlank() ? null : Credential.of(apiKey, apiKeyHeader, backendId);
     }
 

@@ -54,7 +54,7 @@ class LlmProducer extends DefaultAsyncProducer {
         endpoint.getComponent().client()
                 .call(endpoint.base(), endpoint.backendId(), "GET".equals(call.method()) ? HttpMethod.GET : HttpMethod.POST,
                         call.path(), call.clientHeaders(), call.request().body(), call.request().contentType(),
-                        call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()), call.clientGone())
+                        endpoint.credential(), call.remainingMs(endpoint.getComponent().getRequestTimeBudgetMs()), call.clientGone())
                 .whenComplete((response, error) -> {
                     call.addBackendNanos(System.nanoTime() - sent);
                     Throwable failure = error instanceof CompletionException ? error.getCause() : error;

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
+import io.github.camelllmrouter.backend.BackendClient;
 import io.github.camelllmrouter.backend.BackendState;
 import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.openai.OpenAiException;
@@ -66,27 +67,35 @@ public class EngineControls extends AsyncProcessorSupport implements AsyncProces
         }
         String body = request.content().isReadable() ? new String(ByteBufUtil.getBytes(request.content()), StandardCharsets.UTF_8) : null;
         llm.client().control(URI.create(state.id()), get ? HttpMethod.GET : HttpMethod.POST, upstream(path, request.uri()),
-                body, timeoutMs).whenComplete((answer, error) -> call.channel().eventLoop().execute(() -> {
-                    if (error != null || answer.status() >= 400) {
-                        String why = error != null ? error.toString() : "it answered " + answer.status();
-                        LOG.warn("engine control {} engine={} ({}) failed: {}", path, engine, state.id(), why);
-                        exchange.setException(new OpenAiException(502, "server_error", "engine_control_failed", null,
-                                "The engine " + engine + " did not carry out " + path + ": " + why + "."));
-                    } else {
-                        if (path.equals("/sleep")) {
-                            state.asleep(true);
-                        } else if (path.equals("/wake_up")) {
-                            state.asleep(false);
-                        }
-                        LOG.info("engine control {} engine={} ({}): done", path, engine, state.id());
-                        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, answer.status());
-                        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-                        exchange.getMessage().setBody(get ? answer.body()
-                                : "{\"status\":\"success\"}".getBytes(StandardCharsets.UTF_8));
+                body, timeoutMs).whenComplete((answer, error) -> call.onLoop(() -> {
+                    try {
+                        answer(exchange, llm, state, engine, path, get, answer, error);
+                    } finally {
+                        callback.done(false);
                     }
-                    callback.done(false);
                 }));
         return false;
+    }
+
+    private static void answer(Exchange exchange, LlmComponent llm, BackendState state, String engine, String path, boolean get,
+                               BackendClient.ControlAnswer answer, Throwable error) {
+        if (error != null || answer.status() >= 400) {
+            String why = error != null ? error.toString() : "it answered " + answer.status();
+            LOG.warn("engine control {} engine={} ({}) failed: {}", path, engine, state.id(), why);
+            exchange.setException(new OpenAiException(502, "server_error", "engine_control_failed", null,
+                    "The engine " + engine + " did not carry out " + path + ": " + why + "."));
+        } else {
+            if (path.equals("/sleep")) {
+                llm.asleep(state, true);
+            } else if (path.equals("/wake_up")) {
+                llm.asleep(state, false);
+            }
+            LOG.info("engine control {} engine={} ({}): done", path, engine, state.id());
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, answer.status());
+            exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+            exchange.getMessage().setBody(get ? answer.body()
+                    : "{\"status\":\"success\"}".getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     /** The engine's path with the client's query parameters but {@code id} (the router's own). */

@@ -266,6 +266,18 @@ public final class LlmCall {
         return List.copyOf(trail);
     }
 
+    /**
+     * Runs a step that continues this request on its client's event loop (where its answer is written); should
+     * that loop refuse it (shutting down), here, so that no request is left without an answer.
+     */
+    public void onLoop(Runnable step) {
+        try {
+            channel.eventLoop().execute(step);
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            step.run();
+        }
+    }
+
     /** The engine id of {@code ?id=}, or null. */
     public String pinnedEngine() {
         return pinnedEngine;

@@ -53,9 +53,12 @@ public class ModelCards extends AsyncProcessorSupport implements AsyncProcessor 
             return true;
         }
         LlmCall call = LlmCall.of(exchange);
-        all.whenComplete((v, e) -> call.channel().eventLoop().execute(() -> {
-            exchange.setVariable(VARIABLE, cards(llm, table));
-            callback.done(false);
+        all.whenComplete((v, e) -> call.onLoop(() -> {
+            try {
+                exchange.setVariable(VARIABLE, cards(llm, table));
+            } finally {
+                callback.done(false);
+            }
         }));
         return false;
     }

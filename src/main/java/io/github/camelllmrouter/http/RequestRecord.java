@@ -76,10 +76,14 @@ public final class RequestRecord {
 
     /**
      * The request's tokens for its key's and model's tokens-per-minute limits: the answer's usage; without a
-     * prompt count, a quarter of the request body's bytes (the usual estimate); without a completion count, none.
+     * prompt count, a quarter of the prompt's bytes (the usual estimate; a form's file is no prompt); without a
+     * completion count, none. A request no backend answered costs nothing.
      */
     static long tokens(LlmCall call, long[] usage) {
-        long prompt = usage != null && usage[0] >= 0 ? usage[0] : call.request().body().length / 4;
+        if (call.servedBackend() == null) {
+            return 0;
+        }
+        long prompt = usage != null && usage[0] >= 0 ? usage[0] : call.request().promptBytes() / 4;
         long completion = usage != null && usage[1] >= 0 ? usage[1] : 0;
         return prompt + completion;
     }

@@ -206,6 +206,11 @@ public final class LlmRequest {
         return new String(original, promptStart, length, StandardCharsets.ISO_8859_1);
     }
 
+    /** Bytes of the prompt as the client wrote it (messages, prompt or input); 0 for a form or without one. */
+    public int promptBytes() {
+        return promptStart < 0 ? 0 : promptEnd - promptStart;
+    }
+
     /** The bytes to send to the backend. */
     public byte[] body() {
         return body;

@@ -63,10 +63,16 @@ final class MultipartForm {
                 throw OpenAiException.badRequest("invalid_request", null, "The multipart/form-data body is cut short.");
             }
             Matcher name = NAME.matcher(new String(body, headersStart, headersEnd - headersStart, StandardCharsets.ISO_8859_1));
-            if (name.find()) {
-                if (name.group(1).equals("model") && model == null) {
+            if (name.find() && (name.group(1).equals("model") || name.group(1).equals("stream"))) {
+                // one of each: servers differ on which of two they read (Starlette takes the last), so a second
+                // one could route, authorize and limit by one model while the backend serves another
+                if (name.group(1).equals("model") ? model != null : stream != null) {
+                    throw OpenAiException.badRequest("invalid_request", name.group(1),
+                            "The form has more than one '" + name.group(1) + "' field.");
+                }
+                if (name.group(1).equals("model")) {
                     model = new Field(valueStart, valueEnd);
-                } else if (name.group(1).equals("stream") && stream == null) {
+                } else {
                     stream = new Field(valueStart, valueEnd);
                 }
             }
