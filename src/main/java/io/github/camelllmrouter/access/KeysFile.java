@@ -2,8 +2,6 @@ package io.github.camelllmrouter.access;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -59,11 +57,6 @@ public record KeysFile(Map<String, ApiKey> bySha256, Map<ModelPattern, Limits> m
     }
 
     /** @throws IllegalArgumentException naming the file, the field and the line of what is wrong */
-    public static KeysFile read(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        return parse(file.toString(), bytes);
-    }
-
     static KeysFile parse(String name, byte[] bytes) {
         Document doc;
         try {

@@ -1,15 +1,16 @@
 package io.github.camelllmrouter.backend;
 
 import java.nio.charset.StandardCharsets;
-import java.util.UUID;
-
-import io.vertx.core.json.JsonObject;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+import io.vertx.core.json.JsonObject;
 
 /**
  * What the router knows of one backend: requests in flight, and passive outlier detection in the manner of
@@ -156,11 +157,10 @@ public final class BackendState {
         modelCardsNanos = System.nanoTime();
     }
 
-    private java.util.concurrent.CompletableFuture<Void> modelCardsReading;
+    private CompletableFuture<Void> modelCardsReading;
 
     /** The model-card read under way, or a new one from {@code read}. */
-    public synchronized java.util.concurrent.CompletableFuture<Void> modelCardsRead(
-            java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> read) {
+    public synchronized CompletableFuture<Void> modelCardsRead(Supplier<CompletableFuture<Void>> read) {
         if (modelCardsReading == null || modelCardsReading.isDone()) {
             modelCardsReading = read.get();
         }

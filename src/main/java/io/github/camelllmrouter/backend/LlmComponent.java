@@ -1,7 +1,10 @@
 package io.github.camelllmrouter.backend;
 
+import java.net.URI;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.camel.Endpoint;
@@ -150,9 +153,8 @@ public class LlmComponent extends DefaultComponent {
         }
     }
 
-    /** One state per backend URL, shared by every model that uses that server. */
     /** Engines put to sleep through the router: kept here, so that a backend's new state (a route reload) stays asleep. */
-    private final java.util.Set<String> asleep = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> asleep = ConcurrentHashMap.newKeySet();
 
     /** Puts a backend to sleep (out of rotation) or wakes it. */
     public void asleep(BackendState state, boolean sleeping) {
@@ -164,6 +166,7 @@ public class LlmComponent extends DefaultComponent {
         state.asleep(sleeping);
     }
 
+    /** One state per backend URL, shared by every model that uses that server. */
     public BackendState state(String backendId) {
         return states.computeIfAbsent(backendId, id -> {
             BackendState state = new BackendState(id,
@@ -188,12 +191,12 @@ public class LlmComponent extends DefaultComponent {
     }
 
     /** Reads the backend's own model list again when the last read is older than {@code maxAgeMs}. */
-    public java.util.concurrent.CompletableFuture<Void> refreshModelCards(BackendState state, long maxAgeMs) {
+    public CompletableFuture<Void> refreshModelCards(BackendState state, long maxAgeMs) {
         if (!state.modelCardsOlderThan(maxAgeMs)) {
-            return java.util.concurrent.CompletableFuture.completedFuture(null);
+            return CompletableFuture.completedFuture(null);
         }
         // one read at a time per backend: the requests that find the cards stale meanwhile wait for the same one
-        return state.modelCardsRead(() -> client().modelCards(java.net.URI.create(state.id()), healthCheckTimeoutMs)
+        return state.modelCardsRead(() -> client().modelCards(URI.create(state.id()), healthCheckTimeoutMs)
                 .thenAccept(state::modelCards));
     }
 

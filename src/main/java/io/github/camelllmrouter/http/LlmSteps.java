@@ -1,5 +1,7 @@
 package io.github.camelllmrouter.http;
 
+import java.util.List;
+
 import io.github.camelllmrouter.catalogue.ModelComponent;
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.github.camelllmrouter.openai.OpenAiException;
@@ -86,7 +88,7 @@ public class LlmSteps {
             return null;
         }
         try {
-            java.util.List<String> id = new QueryStringDecoder(uri).parameters().get("id");
+            List<String> id = new QueryStringDecoder(uri).parameters().get("id");
             return id == null || id.isEmpty() || id.get(0).isBlank() ? null : id.get(0);
         } catch (IllegalArgumentException badEscape) {
             return null;
