@@ -277,6 +277,23 @@ class AccessTest {
     }
 
     @Test
+    void a_client_that_hangs_up_gives_its_concurrency_place_back() throws Exception {
+        FakeOpenAiBackend[] b = start("keys:\n" + key("team-a", KEY_A, "    limits: { max_concurrent_requests: 1 }\n"));
+        b[0].headersDelayMs(3000);
+        String body = RouterFixture.chat("m-a");
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", f.port)) {
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY_A
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            await().atMost(5, TimeUnit.SECONDS).until(() -> b[0].activeRequests() == 1);
+            assertThat(chat("m-a", "Authorization", bearer(KEY_A)).statusCode()).as("the place is taken").isEqualTo(429);
+        } // the client hangs up while its request waits for the backend
+        b[0].headersDelayMs(0);
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(100))
+                .until(() -> chat("m-a", "Authorization", bearer(KEY_A)).statusCode() == 200);
+    }
+
+    @Test
     void a_models_limit_holds_over_every_key_and_a_keys_limit_on_a_model() throws Exception {
         start("keys:\n" + key("team-a", KEY_A, "    model_limits:\n      \"m-a\": { requests_per_minute: 1 }\n")
                 + key("team-b", KEY_B, "") + "model_limits:\n  m-b: { requests_per_minute: 2 }\n");
