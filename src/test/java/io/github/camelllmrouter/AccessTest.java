@@ -234,6 +234,19 @@ class AccessTest {
     }
 
     @Test
+    void the_next_request_sees_the_previous_answers_tokens_spent() throws Exception {
+        // each answer costs 8 tokens; back to back, every request must see all the answers before it counted
+        start("keys:\n" + key("team-a", KEY_A, "    limits: { tokens_per_minute: 400 }\n"));
+        for (int i = 0; i < 50; i++) {
+            HttpResponse<String> r = chat("m-a", "Authorization", bearer(KEY_A));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-ratelimit-remaining-tokens")).as("request %d", i)
+                    .contains(Integer.toString(400 - 8 * i));
+        }
+        assertThat(chat("m-a", "Authorization", bearer(KEY_A)).statusCode()).isEqualTo(429);
+    }
+
+    @Test
     void a_request_no_backend_answered_costs_no_tokens() throws Exception {
         FakeOpenAiBackend[] b = start("keys:\n" + key("team-a", KEY_A, "    limits: { tokens_per_minute: 12 }\n"));
         b[0].failWithStatus(503);

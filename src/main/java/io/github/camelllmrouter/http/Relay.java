@@ -100,12 +100,13 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             return false;
         }
         if (body instanceof BackendResponse response) {
-            writeFull(call, HttpResponseStatus.valueOf(response.status()), response.headers(), response.body(),
-                    call.routerHeaders());
+            // recorded before the answer is written: a client's next request then sees this one's tokens spent
             if (call.metrics() != null) {
                 RequestRecord.done(call, call.metrics(), response.status(), response.status() < 400 ? "success" : "client_error",
                         System.nanoTime() - call.startNanos(), RequestRecord.usage(response.body()));
             }
+            writeFull(call, HttpResponseStatus.valueOf(response.status()), response.headers(), response.body(),
+                    call.routerHeaders());
         } else {
             // answers the router makes itself (/v1/models, /health, /metrics)
             String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, "application/json", String.class);
@@ -148,11 +149,12 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             headers.add("retry-after", Long.toString(answer.retryAfterSeconds()));
         }
         byte[] body = "/v1/messages".equals(call.path()) ? AnthropicErrors.of(answer.status(), answer.body()) : answer.body();
-        writeFull(call, HttpResponseStatus.valueOf(answer.status()), headers, body, call.routerHeaders());
         if (call.metrics() != null) {
             RequestRecord.done(call, call.metrics(), answer.status(), answer.status() < 500 ? "client_error" : "error",
                     System.nanoTime() - call.startNanos(), null);
-        } else if (call.routerMetrics() != null && call.finishOnce()) {
+        }
+        writeFull(call, HttpResponseStatus.valueOf(answer.status()), headers, body, call.routerHeaders());
+        if (call.metrics() == null && call.routerMetrics() != null && call.finishOnce()) {
             // answered before any model was known (unknown path or model, bad body, wrong method): no model label
             Throwable cause = LlmSteps.rootCause(error);
             RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), call.keyName(), answer.status(),
