@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 
+import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -44,6 +45,7 @@ public final class BackendClient implements AutoCloseable {
     private final HttpClient http;
     private final HttpClient fresh;
     private final Set<HttpConnection> unused = ConcurrentHashMap.newKeySet();
+    private final LoopContexts loops;
     private final long firstByteTimeoutMs;
     private final long totalTimeoutMs;
     private final IntPredicate retryableStatus;
@@ -66,6 +68,7 @@ public final class BackendClient implements AutoCloseable {
         this.firstByteTimeoutMs = options.firstByteTimeoutMs();
         this.totalTimeoutMs = options.totalTimeoutMs();
         this.retryableStatus = StatusCodes.parse(options.retryableStatusCodes());
+        this.loops = new LoopContexts(vertx);
     }
 
     /** A new pooled connection: its first request is not a reuse. */
@@ -76,6 +79,11 @@ public final class BackendClient implements AutoCloseable {
 
     public Vertx vertx() {
         return vertx;
+    }
+
+    /** The client's event loops: the front door serves its connections on them too (FrontDoorComponent). */
+    public EventLoopGroup eventLoops() {
+        return vertx.nettyEventLoopGroup();
     }
 
     public boolean isRetryable(int status) {
@@ -150,6 +158,11 @@ public final class BackendClient implements AutoCloseable {
      */
     private void send(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
                       CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
+        loops.run(() -> sendHere(client, ro, backend, body, firstByteTimeoutMs, clientGone, result));
+    }
+
+    private void sendHere(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
+                          CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
         long started = System.nanoTime();
         client.request(ro).onComplete(ar -> {
             if (ar.failed()) {

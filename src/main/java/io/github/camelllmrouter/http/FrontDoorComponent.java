@@ -3,6 +3,9 @@ package io.github.camelllmrouter.http;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import io.github.camelllmrouter.backend.LlmComponent;
+import io.netty.channel.EventLoopGroup;
+import org.apache.camel.component.netty.NettyConfiguration;
 import org.apache.camel.component.netty.http.HttpServerBootstrapFactory;
 import org.apache.camel.component.netty.http.NettyHttpComponent;
 import org.apache.camel.component.netty.http.NettyHttpConsumer;
@@ -19,12 +22,30 @@ public class FrontDoorComponent extends NettyHttpComponent {
 
     @Override
     protected HttpServerBootstrapFactory getOrCreateHttpNettyServerBootstrapFactory(NettyHttpConsumer consumer) {
+        // every consumer of a port, not only its first: netty-http refuses a second one (a route put back after a
+        // failed reload) whose configuration differs from the first's
+        shareEventLoops(consumer.getConfiguration());
         return servers.computeIfAbsent(consumer.getConfiguration().getAddress(), address -> {
             HttpServerBootstrapFactory server = new HttpServerBootstrapFactory(
                     getMultiplexChannelHandler(consumer.getConfiguration().getPort()));
             server.init(getCamelContext(), consumer.getConfiguration(), frontDoor().createPipelineFactory(consumer));
             return server;
         });
+    }
+
+    /**
+     * The server accepts and serves its connections on the backend client's event loops (unless the route names
+     * its own {@code bossGroup} or {@code workerGroup}): a request, its backend call, the answer and each chunk of a
+     * stream are then one thread's work, with no hand-over between the front door's threads and the client's.
+     */
+    private void shareEventLoops(NettyConfiguration configuration) {
+        if (configuration.getWorkerGroup() == null && getCamelContext().hasComponent("llm") instanceof LlmComponent llm) {
+            EventLoopGroup loops = llm.client().eventLoops();
+            configuration.setWorkerGroup(loops);
+            if (configuration.getBossGroup() == null) {
+                configuration.setBossGroup(loops);
+            }
+        }
     }
 
     private FrontDoor frontDoor() {

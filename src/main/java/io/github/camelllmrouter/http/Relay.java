@@ -201,6 +201,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         volatile long idleTimer = -1;
         volatile long totalTimer = -1;
         volatile boolean sentData;
+        boolean flushQueued; // on the client's event loop only
         long firstChunkNanos;
         long lastChunkNanos;
         long events;
@@ -233,7 +234,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             if (!call.keepAlive()) {
                 head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            channel.writeAndFlush(head);
+            // the head goes out with the first chunk when that is already here (one write, one segment, the
+            // client woken once), else on its own straight after: the flush is queued behind the drain of what
+            // the backend sent while the answer was being set up
+            writeSoon(head);
             totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
                     + totalTimeoutMs + " ms."));
             armIdleTimer();
@@ -248,7 +252,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 armIdleTimer();
                 byte[] bytes = buffer.getBytes();
                 observe(bytes);
-                ChannelFuture write = channel.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
+                ChannelFuture write = writeSoon(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
                 if (!channel.isWritable()) {
                     // back-pressure: the client reads slower than the model writes
                     upstream.pause();
@@ -267,6 +271,26 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             // after resume: a failure that came while the stream waited follows the data that came before it
             response.streamFailure().handler(t -> cut("upstream_cut", "The backend " + response.backend()
                     + " broke the stream: " + t.getMessage()));
+        }
+
+        /**
+         * Writes, and flushes once the current batch is handled: the chunks of one read from the backend (and the
+         * head with the first of them) go to the client in one write. Off the client's event loop (a front door
+         * with event loops of its own), each write is flushed at once.
+         */
+        private ChannelFuture writeSoon(Object message) {
+            if (!channel.eventLoop().inEventLoop()) {
+                return channel.writeAndFlush(message);
+            }
+            ChannelFuture write = channel.write(message);
+            if (!flushQueued) {
+                flushQueued = true;
+                channel.eventLoop().execute(() -> {
+                    flushQueued = false;
+                    channel.flush();
+                });
+            }
+            return write;
         }
 
         private void armIdleTimer() {
