@@ -3,10 +3,12 @@
 # cost may hide in this VM's run-to-run noise. Router pinned to core 0, backend and wrk to core 1,
 # 127.0.0.1 only, every step bounded in time.
 #   bench/ab.sh OLD.jar NEW.jar [rounds]       (default 5 rounds; JAVA=/path/to/java for the router)
+#   OPTS="-Xms32m -Xmx256m" LUA=bench/chat-1k.lua CONNS=32 bench/ab.sh ...   (bench/run.sh's conditions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=$1; NEW=$2; ROUNDS=${3:-5}
 JAVA=${JAVA:-java}
+OPTS=${OPTS:-"-Xms1g -Xmx1g"}; LUA=${LUA:-bench/chat.lua}; CONNS=${CONNS:-64}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 one() {
@@ -14,13 +16,13 @@ one() {
     run=$(mktemp -d); cp "$jar" "$run/r.jar"
     taskset -c 1 java -cp "$run/r.jar" io.github.camelllmrouter.demo.FakeBackendMain --port 19301 --name b \
         --models bench --chunks 10 --chunk-delay-ms 0 > /dev/null 2>&1 & pids+=($!)
-    (cd "$run" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms1g -Xmx1g -jar r.jar --port 19300 \
+    (cd "$run" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 $OPTS -jar r.jar --port 19300 \
         --host 127.0.0.1 --static-backends http://127.0.0.1:19301 --static-models bench --log-level warning > /dev/null 2>&1) & rp=$!; pids+=($rp)
     for _ in $(seq 1 150); do curl -s -o /dev/null http://127.0.0.1:19300/health && curl -s -o /dev/null http://127.0.0.1:19301/health && break; sleep 0.2; done
     rp=$(pgrep -f "r.jar --port 19300")
-    taskset -c 1 wrk -t1 -c64 -d30s -s bench/chat.lua http://127.0.0.1:19300/v1/chat/completions > /dev/null
+    taskset -c 1 wrk -t1 -c$CONNS -d30s -s $LUA http://127.0.0.1:19300/v1/chat/completions > /dev/null
     t0=$(awk '{print $14+$15}' "/proc/$rp/stat")
-    out=$(taskset -c 1 wrk -t1 -c64 -d15s -s bench/chat.lua http://127.0.0.1:19300/v1/chat/completions)
+    out=$(taskset -c 1 wrk -t1 -c$CONNS -d15s -s $LUA http://127.0.0.1:19300/v1/chat/completions)
     t1=$(awk '{print $14+$15}' "/proc/$rp/stat")
     n=$(echo "$out" | awk '/requests in/{print $1}')
     echo "$(echo "$out" | awk '/Requests\/sec/{print $2}') req/s, $(( (t1 - t0) * 10000 / n )) us CPU/request"
