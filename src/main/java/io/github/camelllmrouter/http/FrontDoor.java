@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.stream.Collectors;
 
 import io.github.camelllmrouter.backend.LlmComponent;
@@ -58,6 +59,7 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
     private volatile RouterMetrics metrics;
 
     private CamelContext context;
+    private IntSupplier served;
 
     /** The bean ({@code camel.beans.frontDoor}); {@link FrontDoorComponent} asks it for each server's pipeline. */
     public FrontDoor() {
@@ -93,11 +95,23 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
         this.corsOrigins = settings.corsOrigins;
         this.open = settings.open;
         this.perClient = settings.perClient;
+        this.served = settings.served;
     }
 
     @Override
     public ServerInitializerFactory createPipelineFactory(NettyConsumer consumer) {
         return new FrontDoor(this, (NettyHttpConsumer) consumer);
+    }
+
+    /**
+     * @param served how many routes consume the server's port now: netty-http binds the port before its first
+     *               consumer is added (and a route being replaced has none for a moment); a request in between is
+     *               answered 503 here, as a router starting, instead of netty-http's 404
+     */
+    ServerInitializerFactory createPipelineFactory(NettyConsumer consumer, IntSupplier served) {
+        FrontDoor door = new FrontDoor(this, (NettyHttpConsumer) consumer);
+        door.served = served;
+        return door;
     }
 
     @Override
@@ -189,6 +203,11 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
     /** A connection closed by the front door, for /metrics. */
     void closed(String reason) {
         metrics().clientConnectionClosed(reason);
+    }
+
+    /** No route consumes the port yet (or for a moment, while one is replaced). */
+    boolean unserved() {
+        return served != null && served.getAsInt() == 0;
     }
 
     boolean stopping() {

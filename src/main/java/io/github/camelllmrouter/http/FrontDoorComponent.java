@@ -7,6 +7,7 @@ import io.github.camelllmrouter.backend.LlmComponent;
 import io.netty.channel.EventLoopGroup;
 import org.apache.camel.component.netty.NettyConfiguration;
 import org.apache.camel.component.netty.http.HttpServerBootstrapFactory;
+import org.apache.camel.component.netty.http.HttpServerConsumerChannelFactory;
 import org.apache.camel.component.netty.http.NettyHttpComponent;
 import org.apache.camel.component.netty.http.NettyHttpConsumer;
 import org.apache.camel.support.service.ServiceHelper;
@@ -26,9 +27,10 @@ public class FrontDoorComponent extends NettyHttpComponent {
         // failed reload) whose configuration differs from the first's
         shareEventLoops(consumer.getConfiguration());
         return servers.computeIfAbsent(consumer.getConfiguration().getAddress(), address -> {
-            HttpServerBootstrapFactory server = new HttpServerBootstrapFactory(
-                    getMultiplexChannelHandler(consumer.getConfiguration().getPort()));
-            server.init(getCamelContext(), consumer.getConfiguration(), frontDoor().createPipelineFactory(consumer));
+            HttpServerConsumerChannelFactory consumers = getMultiplexChannelHandler(consumer.getConfiguration().getPort());
+            HttpServerBootstrapFactory server = new HttpServerBootstrapFactory(consumers);
+            server.init(getCamelContext(), consumer.getConfiguration(),
+                    frontDoor().createPipelineFactory(consumer, consumers::consumers));
             return server;
         });
     }

@@ -23,14 +23,16 @@ import io.netty.util.ReferenceCountUtil;
  * What the front door answers itself, in OpenAI's JSON shape, before a request reaches the routes: a request
  * Netty could not decode (400, 414 for a request line too long, 431 for headers too large; the connection is
  * closed), HTTP/1.1 without Host (400), a method the router has no use for (405), OPTIONS (a CORS preflight when
- * the origin is allowed, otherwise 405), and every request once shutdown has begun (503; {@code /health}
- * answers {@code {"status":"stopping"}}). Adds the CORS headers to the answers of allowed origins.
+ * the origin is allowed, otherwise 405), every request once shutdown has begun (503; {@code /health}
+ * answers {@code {"status":"stopping"}}), and every request while no route serves the port yet (503,
+ * {@code {"status":"starting"}}). Adds the CORS headers to the answers of allowed origins.
  */
 final class Gate extends ChannelDuplexHandler {
 
     private static final Set<HttpMethod> ROUTED = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH);
     private static final byte[] STOPPING = "{\"status\":\"stopping\"}".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] STARTING = "{\"status\":\"starting\"}".getBytes(StandardCharsets.UTF_8);
 
     private final FrontDoor door;
     private String corsOrigin; // the allowed Origin of the request being answered
@@ -84,6 +86,15 @@ final class Gate extends ChannelDuplexHandler {
             } else {
                 door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down",
                         "The router is shutting down; send the request again (another replica will answer).", true);
+            }
+            return true;
+        }
+        if (door.unserved()) {
+            if ("/health".equals(new QueryStringDecoder(request.uri()).path())) {
+                door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "starting", STARTING, false);
+            } else {
+                door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "starting",
+                        "The router is starting; send the request again in a moment.", false);
             }
             return true;
         }
