@@ -181,6 +181,27 @@ class TrafficResilienceTest {
     }
 
     @Test
+    void requests_in_flight_when_a_backend_fails_eject_it_once_and_it_is_back_after_the_base_time() throws Exception {
+        // under load many requests are in flight on a backend when it fails: their failures are one outage, not
+        // one ejection each (which made the ejection minutes long after a few seconds down)
+        start(Map.of("camel.component.llm.eject-base-ms", "1000"));
+        a1.headersDelayMs(300).failWithStatus(503);
+        List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            inFlight.add(f.http.sendAsync(HttpRequest.newBuilder(f.uri(CHAT)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-a"))).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (CompletableFuture<HttpResponse<String>> r : inFlight) {
+            assertThat(r.get(30, TimeUnit.SECONDS).statusCode()).as("failed over to a2").isEqualTo(200);
+        }
+        assertThat(a1.count()).as("a1 had many of them in flight").isGreaterThanOrEqualTo(6);
+        assertThat(backendHealth(a1).path("ejections").asInt()).as("one outage, one ejection").isEqualTo(1);
+        a1.headersDelayMs(0).healthy();
+        // out for the base time (1 s) from its ejection, then its next request is the trial that brings it back
+        assertThat(untilServedBy(Set.of("a1"), 10_000)).as("ms until a1 serves again").isLessThan(2500);
+    }
+
+    @Test
     void a_passing_health_check_brings_an_ejected_backend_back_at_once() throws Exception {
         // a passive ejection of a minute: only the active check can bring the backends back in time
         start(Map.of("camel.component.llm.eject-base-ms", "60000", "camel.component.llm.connect-timeout-ms", "500",

@@ -293,7 +293,8 @@ public final class BackendState {
      * Retry-After keeps the backend out for exactly that long (capped at the longest ejection) and is not counted
      * as an outlier: the backend said when to come back. Otherwise {@code consecutiveFailures} in a row eject it
      * for the base time times the ejections in a row; a call sent after an ejection ended is its trial, and a
-     * failed trial ejects it again at once, for longer. A success resets all of it.
+     * failed trial ejects it again at once, for longer. A call sent before the ejection in force began lengthens
+     * nothing. A success resets all of it.
      */
     public synchronized boolean failure(String reason, Long retryAfterSeconds, long startedNanos) {
         failures.incrementAndGet();
@@ -303,6 +304,10 @@ public final class BackendState {
         boolean byRetryAfter = retryAfterSeconds != null && retryAfterSeconds > 0;
         if (byRetryAfter) {
             outForMs = Math.min(TimeUnit.SECONDS.toMillis(retryAfterSeconds), policy.maxEjectionMs());
+        } else if (ejectedUntilNanos != 0 && startedNanos - outSinceNanos < 0) {
+            // sent before the ejection in force began (under load, many were in flight when the backend failed):
+            // part of the outage that ejected it, not a new ejection that would lengthen it
+            return false;
         } else {
             consecutiveFailures++;
             boolean failedTrial = ejections > 0 && ejectedUntilNanos != 0 && now - ejectedUntilNanos >= 0
