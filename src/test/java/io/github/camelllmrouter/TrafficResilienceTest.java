@@ -202,6 +202,23 @@ class TrafficResilienceTest {
     }
 
     @Test
+    void streams_open_when_their_backend_breaks_them_eject_it_once() throws Exception {
+        start(Map.of("camel.component.llm.eject-base-ms", "1000"));
+        a1.chunks(4).chunkDelayMs(300).cutAfter(1);
+        List<CompletableFuture<HttpResponse<String>>> open = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            open.add(f.http.sendAsync(HttpRequest.newBuilder(f.uri(CHAT)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m-a"))).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        int cut = 0;
+        for (CompletableFuture<HttpResponse<String>> r : open) {
+            cut += r.get(30, TimeUnit.SECONDS).body().contains("upstream_cut") ? 1 : 0;
+        }
+        assertThat(cut).as("a1's streams, all cut").isGreaterThanOrEqualTo(6);
+        assertThat(backendHealth(a1).path("ejections").asInt()).as("one outage, one ejection").isEqualTo(1);
+    }
+
+    @Test
     void a_passing_health_check_brings_an_ejected_backend_back_at_once() throws Exception {
         // a passive ejection of a minute: only the active check can bring the backends back in time
         start(Map.of("camel.component.llm.eject-base-ms", "60000", "camel.component.llm.connect-timeout-ms", "500",

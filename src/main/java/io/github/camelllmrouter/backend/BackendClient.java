@@ -158,7 +158,15 @@ public final class BackendClient implements AutoCloseable {
      */
     private void send(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
                       CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
-        loops.run(() -> sendHere(client, ro, backend, body, firstByteTimeoutMs, clientGone, result));
+        loops.run(() -> {
+            try {
+                sendHere(client, ro, backend, body, firstByteTimeoutMs, clientGone, result);
+            } catch (RuntimeException e) {
+                // (a closed client, a bad TLS setup) the request is answered with the failure, never left waiting:
+                // a Vert.x dispatch would only log it
+                result.completeExceptionally(transportFailure(backend, e, false));
+            }
+        });
     }
 
     private void sendHere(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,

@@ -64,7 +64,7 @@ class LlmProducer extends DefaultAsyncProducer {
                     if (error != null) {
                         exchange.setException(error instanceof CompletionException ? error.getCause() : error);
                     } else {
-                        call.served(endpoint.backendId(), model, endpoint.state());
+                        call.served(endpoint.backendId(), model, endpoint.state(), sent);
                         exchange.getMessage().setBody(response);
                     }
                     callback.done(false);

@@ -105,8 +105,8 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
 
     /**
      * @param served how many routes consume the server's port now: netty-http binds the port before its first
-     *               consumer is added (and a route being replaced has none for a moment); a request in between is
-     *               answered 503 here, as a router starting, instead of netty-http's 404
+     *               consumer is added; a request in between is answered 503 here, as a router starting, instead
+     *               of netty-http's 404
      */
     ServerInitializerFactory createPipelineFactory(NettyConsumer consumer, IntSupplier served) {
         FrontDoor door = new FrontDoor(this, (NettyHttpConsumer) consumer);
@@ -205,7 +205,7 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
         metrics().clientConnectionClosed(reason);
     }
 
-    /** No route consumes the port yet (or for a moment, while one is replaced). */
+    /** No route consumes the port yet: the server is bound and its first route not added. */
     boolean unserved() {
         return served != null && served.getAsInt() == 0;
     }

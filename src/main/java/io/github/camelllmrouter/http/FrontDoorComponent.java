@@ -20,29 +20,38 @@ import org.apache.camel.support.service.ServiceHelper;
 public class FrontDoorComponent extends NettyHttpComponent {
 
     private final Map<String, HttpServerBootstrapFactory> servers = new ConcurrentHashMap<>();
+    private final Map<String, EventLoopGroup> sharedLoops = new ConcurrentHashMap<>();
 
     @Override
     protected HttpServerBootstrapFactory getOrCreateHttpNettyServerBootstrapFactory(NettyHttpConsumer consumer) {
-        // every consumer of a port, not only its first: netty-http refuses a second one (a route put back after a
-        // failed reload) whose configuration differs from the first's
-        shareEventLoops(consumer.getConfiguration());
-        return servers.computeIfAbsent(consumer.getConfiguration().getAddress(), address -> {
-            HttpServerConsumerChannelFactory consumers = getMultiplexChannelHandler(consumer.getConfiguration().getPort());
+        NettyConfiguration configuration = consumer.getConfiguration();
+        HttpServerBootstrapFactory created = servers.computeIfAbsent(configuration.getAddress(), address -> {
+            shareEventLoops(address, configuration);
+            HttpServerConsumerChannelFactory consumers = getMultiplexChannelHandler(configuration.getPort());
             HttpServerBootstrapFactory server = new HttpServerBootstrapFactory(consumers);
-            server.init(getCamelContext(), consumer.getConfiguration(),
-                    frontDoor().createPipelineFactory(consumer, consumers::consumers));
+            server.init(getCamelContext(), configuration, frontDoor().createPipelineFactory(consumer, consumers::consumers));
             return server;
         });
+        // a later consumer of the port (a route put back after a failed reload) gets the first one's loops:
+        // netty-http refuses a consumer whose configuration differs from the first's
+        EventLoopGroup loops = sharedLoops.get(configuration.getAddress());
+        if (loops != null && configuration.getWorkerGroup() == null) {
+            configuration.setWorkerGroup(loops);
+            configuration.setBossGroup(configuration.getBossGroup() == null ? loops : configuration.getBossGroup());
+        }
+        return created;
     }
 
     /**
      * The server accepts and serves its connections on the backend client's event loops (unless the route names
      * its own {@code bossGroup} or {@code workerGroup}): a request, its backend call, the answer and each chunk of a
      * stream are then one thread's work, with no hand-over between the front door's threads and the client's.
+     * Decided once per address, by its first consumer.
      */
-    private void shareEventLoops(NettyConfiguration configuration) {
+    private void shareEventLoops(String address, NettyConfiguration configuration) {
         if (configuration.getWorkerGroup() == null && getCamelContext().hasComponent("llm") instanceof LlmComponent llm) {
             EventLoopGroup loops = llm.client().eventLoops();
+            sharedLoops.put(address, loops);
             configuration.setWorkerGroup(loops);
             if (configuration.getBossGroup() == null) {
                 configuration.setBossGroup(loops);
@@ -59,6 +68,7 @@ public class FrontDoorComponent extends NettyHttpComponent {
     protected void doStop() throws Exception {
         ServiceHelper.stopService(servers.values());
         servers.clear();
+        sharedLoops.clear();
         super.doStop();
     }
 }

@@ -35,6 +35,7 @@ public final class LlmCall {
     private volatile String servedBackend;
     private volatile String servedModel;
     private volatile io.github.camelllmrouter.backend.BackendState servedState;
+    private volatile long servedSentNanos;
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
     private volatile ApiKey apiKey;
@@ -187,10 +188,17 @@ public final class LlmCall {
         return servedModel;
     }
 
-    public void served(String backend, String model, io.github.camelllmrouter.backend.BackendState state) {
+    /** @param sentNanos when the call that served was sent (a stream broken later is that call's failure) */
+    public void served(String backend, String model, io.github.camelllmrouter.backend.BackendState state, long sentNanos) {
         this.servedBackend = backend;
         this.servedModel = model;
         this.servedState = state;
+        this.servedSentNanos = sentNanos;
+    }
+
+    /** When the call that served was sent. */
+    public long servedSentNanos() {
+        return servedSentNanos;
     }
 
     /** The state of the backend that served, or null. */

@@ -313,7 +313,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             }
             LOG.warn("stream cut request={} code={}: {}", call.requestId(), code, message);
             if (call.servedState() != null && !"timeout".equals(code)) {
-                call.servedState().failure(code, null); // a backend that keeps breaking streams gets ejected
+                // a backend that keeps breaking streams gets ejected; streams that were open when it was ejected
+                // (sent before) are that outage, not a longer ejection each
+                call.servedState().failure(code, null, call.servedSentNanos());
             }
             upstream.request().reset();
             String event = "data: " + OpenAiException.json(message, "server_error", null, code) + "\n\n";
