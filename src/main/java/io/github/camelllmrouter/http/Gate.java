@@ -31,8 +31,6 @@ final class Gate extends ChannelDuplexHandler {
 
     private static final Set<HttpMethod> ROUTED = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH);
-    private static final byte[] STOPPING = "{\"status\":\"stopping\"}".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] STARTING = "{\"status\":\"starting\"}".getBytes(StandardCharsets.UTF_8);
 
     private final FrontDoor door;
     private String corsOrigin; // the allowed Origin of the request being answered
@@ -81,21 +79,12 @@ final class Gate extends ChannelDuplexHandler {
         }
         corsOrigin = door.allowedOrigin(request.headers().get(HttpHeaderNames.ORIGIN));
         if (door.stopping()) {
-            if ("/health".equals(new QueryStringDecoder(request.uri()).path())) {
-                door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "stopping", STOPPING, true);
-            } else {
-                door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down",
-                        "The router is shutting down; send the request again (another replica will answer).", true);
-            }
+            unavailable(ctx, request, start, "stopping", "shutting_down",
+                    "The router is shutting down; send the request again (another replica will answer).", true);
             return true;
         }
         if (door.unserved()) {
-            if ("/health".equals(new QueryStringDecoder(request.uri()).path())) {
-                door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "starting", STARTING, false);
-            } else {
-                door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, "starting",
-                        "The router is starting; send the request again in a moment.", false);
-            }
+            unavailable(ctx, request, start, "starting", "starting", "The router is starting; send the request again in a moment.", false);
             return true;
         }
         if (!request.headers().contains(HttpHeaderNames.HOST)) {
@@ -121,6 +110,17 @@ final class Gate extends ChannelDuplexHandler {
             return true;
         }
         return false;
+    }
+
+    /** 503: {@code /health} gets {@code {"status":<status>}}, any other path an OpenAI-style error. */
+    private void unavailable(ChannelHandlerContext ctx, FullHttpRequest request, long start, String status, String code,
+                             String message, boolean close) {
+        if ("/health".equals(new QueryStringDecoder(request.uri()).path())) {
+            door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, status,
+                    ("{\"status\":\"" + status + "\"}").getBytes(StandardCharsets.UTF_8), close);
+        } else {
+            door.answer(ctx, request, start, HttpResponseStatus.SERVICE_UNAVAILABLE, code, message, close);
+        }
     }
 
     @Override
