@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 
 import io.github.camelllmrouter.access.ApiKey;
 import io.github.camelllmrouter.access.RateGrant;
+import io.github.camelllmrouter.backend.BackendState;
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -34,7 +35,7 @@ public final class LlmCall {
     private volatile int hops;
     private volatile String servedBackend;
     private volatile String servedModel;
-    private volatile io.github.camelllmrouter.backend.BackendState servedState;
+    private volatile BackendState servedState;
     private volatile long servedSentNanos;
     private volatile String fallbackFrom;
     private volatile Long retryAfterSeconds;
@@ -189,7 +190,7 @@ public final class LlmCall {
     }
 
     /** @param sentNanos when the call that served was sent (a stream broken later is that call's failure) */
-    public void served(String backend, String model, io.github.camelllmrouter.backend.BackendState state, long sentNanos) {
+    public void served(String backend, String model, BackendState state, long sentNanos) {
         this.servedBackend = backend;
         this.servedModel = model;
         this.servedState = state;
@@ -202,7 +203,7 @@ public final class LlmCall {
     }
 
     /** The state of the backend that served, or null. */
-    public io.github.camelllmrouter.backend.BackendState servedState() {
+    public BackendState servedState() {
         return servedState;
     }
 
