@@ -52,7 +52,7 @@ public final class BackendClient implements AutoCloseable {
 
     public BackendClient(BackendClientOptions options) {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops())
-                .setPreferNativeTransport(false));
+                .setPreferNativeTransport(options.nativeTransport()));
         HttpClientOptions http = new HttpClientOptions()
                 .setConnectTimeout((int) options.connectTimeoutMs())
                 .setKeepAlive(true)
@@ -84,6 +84,11 @@ public final class BackendClient implements AutoCloseable {
     /** The client's event loops: the front door serves its connections on them too (FrontDoorComponent). */
     public EventLoopGroup eventLoops() {
         return vertx.nettyEventLoopGroup();
+    }
+
+    /** Whether the event loops are Netty's native (epoll) ones: the front door's server channel must match them. */
+    public boolean nativeTransport() {
+        return vertx.isNativeTransportEnabled();
     }
 
     public boolean isRetryable(int status) {

@@ -22,6 +22,7 @@ public class LlmComponent extends DefaultComponent {
     private int maxConnectionsPerBackend = 2000;
     private int idleConnectionTimeoutSeconds = 4;
     private int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private boolean nativeTransport = true;
     private String retryableStatusCodes = "429,5xx";
     private int maxFailoverAttempts = 2;
     private int ejectConsecutiveFailures = 3;
@@ -61,7 +62,8 @@ public class LlmComponent extends DefaultComponent {
             synchronized (this) {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
-                            totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes, idleConnectionTimeoutSeconds));
+                            totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes, idleConnectionTimeoutSeconds,
+                            nativeTransport));
                     BackendClient started = client;
                     started.probeApiKey(healthCheckApiKey != null ? healthCheckApiKey : System.getenv("VLLM_API_KEY"));
                     if (healthChecks) {
@@ -317,6 +319,15 @@ public class LlmComponent extends DefaultComponent {
 
     public void setEventLoops(int eventLoops) {
         this.eventLoops = eventLoops;
+    }
+
+    public boolean isNativeTransport() {
+        return nativeTransport;
+    }
+
+    /** Linux's epoll through Netty's native transport where it loads (else Java NIO); see config/application.properties. */
+    public void setNativeTransport(boolean nativeTransport) {
+        this.nativeTransport = nativeTransport;
     }
 
     public String getRetryableStatusCodes() {

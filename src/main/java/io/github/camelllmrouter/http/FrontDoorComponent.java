@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.camelllmrouter.backend.LlmComponent;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollEventLoopGroup;
 import org.apache.camel.component.netty.NettyConfiguration;
 import org.apache.camel.component.netty.http.HttpServerBootstrapFactory;
 import org.apache.camel.component.netty.http.HttpServerConsumerChannelFactory;
@@ -36,8 +37,7 @@ public class FrontDoorComponent extends NettyHttpComponent {
         // netty-http refuses a consumer whose configuration differs from the first's
         EventLoopGroup loops = sharedLoops.get(configuration.getAddress());
         if (loops != null && configuration.getWorkerGroup() == null) {
-            configuration.setWorkerGroup(loops);
-            configuration.setBossGroup(configuration.getBossGroup() == null ? loops : configuration.getBossGroup());
+            share(configuration, loops);
         }
         return created;
     }
@@ -52,11 +52,17 @@ public class FrontDoorComponent extends NettyHttpComponent {
         if (configuration.getWorkerGroup() == null && getCamelContext().hasComponent("llm") instanceof LlmComponent llm) {
             EventLoopGroup loops = llm.client().eventLoops();
             sharedLoops.put(address, loops);
-            configuration.setWorkerGroup(loops);
-            if (configuration.getBossGroup() == null) {
-                configuration.setBossGroup(loops);
-            }
+            share(configuration, loops);
         }
+    }
+
+    /** The loops' transport decides the server channel's: epoll loops serve epoll channels, NIO loops NIO ones. */
+    private void share(NettyConfiguration configuration, EventLoopGroup loops) {
+        configuration.setWorkerGroup(loops);
+        if (configuration.getBossGroup() == null) {
+            configuration.setBossGroup(loops);
+        }
+        configuration.setNativeTransport(loops instanceof EpollEventLoopGroup);
     }
 
     private FrontDoor frontDoor() {
