@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -112,10 +114,10 @@ class ObservabilityTest {
         String metrics = f.get("/metrics").body();
         JsonNode dashboard = JSON.readTree(java.nio.file.Path.of("docs/grafana/camel-llm-router.json").toFile());
         java.util.Set<String> names = new java.util.TreeSet<>();
-        java.util.regex.Pattern metric = java.util.regex.Pattern.compile("(llm_router_[a-z_]+|vllm:[a-z_]+)");
+        Pattern metric = Pattern.compile("(llm_router_[a-z_]+|vllm:[a-z_]+)");
         for (JsonNode panel : dashboard.path("panels")) {
             for (JsonNode target : panel.path("targets")) {
-                java.util.regex.Matcher m = metric.matcher(target.path("expr").asText());
+                Matcher m = metric.matcher(target.path("expr").asText());
                 while (m.find()) {
                     names.add(m.group(1));
                 }
@@ -123,18 +125,18 @@ class ObservabilityTest {
         }
         assertThat(names).hasSizeGreaterThan(15);
         for (String name : names) {
-            assertThat(metrics).as("dashboard metric %s on /metrics", name).containsPattern("(?m)^" + java.util.regex.Pattern.quote(name) + "[{ ]");
+            assertThat(metrics).as("dashboard metric %s on /metrics", name).containsPattern("(?m)^" + Pattern.quote(name) + "[{ ]");
         }
         for (String parity : List.of("vllm:current_qps", "vllm:avg_latency", "vllm:avg_itl", "vllm:avg_decoding_length",
                 "vllm:num_prefill_requests", "vllm:num_decoding_requests", "vllm:healthy_pods_total",
                 "vllm:num_incoming_requests_total", "vllm:input_tokens_total", "vllm:output_tokens_total",
                 "vllm:request_errors_total", "vllm:request_latency_seconds_bucket")) {
-            assertThat(metrics).as(parity).containsPattern("(?m)^" + java.util.regex.Pattern.quote(parity) + "\\{");
+            assertThat(metrics).as(parity).containsPattern("(?m)^" + Pattern.quote(parity) + "\\{");
         }
         assertThat(metrics).contains("vllm:healthy_pods_total{server=\"" + a1.url() + "\"} 0.0");
         assertThat(metrics).containsPattern("resilience4j_circuitbreaker_state\\{[^}]*name=\"breaker-m-a\"");
         assertThat(metrics).contains("vllm:healthy_pods_total{server=\"" + b1.url() + "\"} 1.0");
-        assertThat(metrics).containsPattern("vllm:request_errors_total\\{error_type=\"status_503\",model=\"m-a\",server=\"" + java.util.regex.Pattern.quote(a1.url()));
+        assertThat(metrics).containsPattern("vllm:request_errors_total\\{error_type=\"status_503\",model=\"m-a\",server=\"" + Pattern.quote(a1.url()));
     }
 
     void stream(String body) throws Exception {
@@ -197,5 +199,40 @@ class ObservabilityTest {
         String metrics = f.get("/metrics").body();
         double sum = Double.parseDouble(metrics.replaceAll("(?s).*\nllm_router_overhead_seconds_sum\\{model=\"m-a\"\\} ([0-9.Ee-]+)\n.*", "$1"));
         assertThat(sum * 1000).as("the histogram's one observation").isCloseTo(header, org.assertj.core.data.Offset.offset(0.002));
+    }
+
+    /** camel_exchanges_* and camel_route_policy_seconds, as Camel's own route policy names them (RouteMeters). */
+    @Test
+    void camels_route_metrics_count_each_exchange_once_per_route_it_passed_and_once_for_the_context() throws Exception {
+        f.post("/v1/chat/completions", RouterFixture.chat("m-b"));
+        f.post("/v1/chat/completions", RouterFixture.chat("m-b"));
+        a1.failWithStatus(503);
+        a2.failWithStatus(503);
+        assertThat(f.post("/v1/chat/completions", RouterFixture.chat("m-a")).headers().firstValue("x-served-by")).contains("b1");
+        assertThat(f.post("/v1/chat/completions", RouterFixture.chat("no-such-model")).statusCode()).isEqualTo(404);
+
+        // an exchange is counted when its route is done, just after its answer went out
+        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> {
+            String m = f.get("/metrics").body();
+            assertThat(routeMetric(m, "camel_exchanges_total", "model-m-b")).isEqualTo(3);
+            assertThat(routeMetric(m, "camel_exchanges_total", "model-m-a")).isEqualTo(1);
+            assertThat(routeMetric(m, "camel_exchanges_total", "inference")).isEqualTo(4);
+            assertThat(routeMetric(m, "camel_exchanges_failed_total", "inference")).isEqualTo(1);
+            assertThat(routeMetric(m, "camel_exchanges_succeeded_total", "inference")).isEqualTo(3);
+            assertThat(routeMetric(m, "camel_route_policy_seconds_count", "model-m-b")).isEqualTo(3);
+            // the context counts each exchange it received once, however many routes it passed (the earlier
+            // /metrics requests too: they passed openai-api alone)
+            double api = routeMetric(m, "camel_exchanges_total", "openai-api");
+            assertThat(api).isGreaterThanOrEqualTo(4);
+            assertThat(routeMetric(m, "camel_exchanges_total", "")).isEqualTo(api);
+            assertThat(routeMetric(m, "camel_route_policy_seconds_count", "")).isEqualTo(api);
+        });
+    }
+
+    static double routeMetric(String metrics, String name, String routeId) {
+        Matcher m = Pattern.compile("(?m)^" + name + "\\{[^}]*routeId=\"" + routeId + "\"[^}]*\\} (\\S+)$")
+                .matcher(metrics);
+        assertThat(m.find()).as("%s{routeId=\"%s\"} on /metrics", name, routeId).isTrue();
+        return Double.parseDouble(m.group(1));
     }
 }

@@ -1,11 +1,23 @@
 package io.github.camelllmrouter.backend;
 
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+import java.util.stream.DoubleStream;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.NamingConvention;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.camel.CamelContext;
 
@@ -15,17 +27,16 @@ import org.apache.camel.CamelContext;
  */
 public final class RouterMetrics {
 
-    private static final java.time.Duration[] VLLM_BUCKETS = java.util.stream.DoubleStream
+    private static final Duration[] VLLM_BUCKETS = DoubleStream
             .of(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
-            .mapToObj(x -> java.time.Duration.ofNanos((long) (x * 1e9))).toArray(java.time.Duration[]::new);
+            .mapToObj(x -> Duration.ofNanos((long) (x * 1e9))).toArray(Duration[]::new);
 
     private final MeterRegistry registry;
 
     /** Keeps the {@code vllm:} prefix of the vLLM router's metric names; everything else as before. */
-    record KeepVllmPrefix(io.micrometer.core.instrument.config.NamingConvention base)
-            implements io.micrometer.core.instrument.config.NamingConvention {
+    record KeepVllmPrefix(NamingConvention base) implements NamingConvention {
         @Override
-        public String name(String name, io.micrometer.core.instrument.Meter.Type type, String baseUnit) {
+        public String name(String name, Meter.Type type, String baseUnit) {
             return name.startsWith("vllm:") ? "vllm:" + base.name(name.substring(5), type, baseUnit) : base.name(name, type, baseUnit);
         }
 
@@ -48,7 +59,7 @@ public final class RouterMetrics {
         MeterRegistry r = context == null ? null : context.getRegistry().findSingleByType(MeterRegistry.class);
         if (r != null) {
             // the vLLM router's names have a colon (vllm:current_qps); Prometheus allows it, the default convention does not
-            io.micrometer.core.instrument.config.NamingConvention base = r.config().namingConvention();
+            NamingConvention base = r.config().namingConvention();
             if (!(base instanceof KeepVllmPrefix)) {
                 r.config().namingConvention(new KeepVllmPrefix(base));
             }
@@ -68,27 +79,37 @@ public final class RouterMetrics {
                 "model", model, "backend", backend, "outcome", outcome).increment();
     }
 
-    // per-request meters are looked up by a plain string key: cheaper than building a Micrometer id each time
-    private final Map<String, io.micrometer.core.instrument.Meter> meters = new ConcurrentHashMap<>();
+    // per-request meters are looked up by name and tag values, with no string built per lookup: cheaper than
+    // building a Micrometer id each time
+    private final Map<MeterKey, Meter> meters = new ConcurrentHashMap<>();
+
+    /** A meter's name and tags (keys and values in turn), as the map's key. */
+    private record MeterKey(String name, String[] tags) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MeterKey k && name.equals(k.name) && Arrays.equals(tags, k.tags);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * name.hashCode() + Arrays.hashCode(tags);
+        }
+    }
 
     private Counter counter(String name, String help, String... tags) {
-        return (Counter) meters.computeIfAbsent(key(name, tags),
-                k -> Counter.builder(name).description(help).tags(tags).register(registry));
+        MeterKey key = new MeterKey(name, tags);
+        Meter m = meters.get(key);
+        return (Counter) (m != null ? m : meters.computeIfAbsent(key,
+                k -> Counter.builder(name).description(help).tags(tags).register(registry)));
     }
 
-    private io.micrometer.core.instrument.Timer timer(String name, String help, java.time.Duration[] slos, String... tags) {
-        return (io.micrometer.core.instrument.Timer) meters.computeIfAbsent(key(name, tags), k -> {
-            io.micrometer.core.instrument.Timer.Builder t = io.micrometer.core.instrument.Timer.builder(name).description(help).tags(tags);
+    private Timer timer(String name, String help, Duration[] slos, String... tags) {
+        MeterKey key = new MeterKey(name, tags);
+        Meter m = meters.get(key);
+        return (Timer) (m != null ? m : meters.computeIfAbsent(key, k -> {
+            Timer.Builder t = Timer.builder(name).description(help).tags(tags);
             return (slos == null ? t.publishPercentileHistogram() : t.serviceLevelObjectives(slos)).register(registry);
-        });
-    }
-
-    private static String key(String name, String... tags) {
-        StringBuilder k = new StringBuilder(name);
-        for (String t : tags) {
-            k.append('\u0000').append(t);
-        }
-        return k.toString();
+        }));
     }
 
     public void failover(String model, String from, String reason) {
@@ -104,14 +125,13 @@ public final class RouterMetrics {
                 .tag("from", from).tag("to", to).tag("reason", reason).register(registry).increment();
     }
 
-    private final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> inFlight =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
 
     /** Requests in flight by the model the client asked for. */
     public void inFlight(String model, int delta) {
         inFlight.computeIfAbsent(model, m -> {
-            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-            io.micrometer.core.instrument.Gauge.builder("llm_router_requests_in_flight", n, java.util.concurrent.atomic.AtomicInteger::get)
+            AtomicInteger n = new AtomicInteger();
+            Gauge.builder("llm_router_requests_in_flight", n, AtomicInteger::get)
                     .description("Model requests being answered, by the model asked for").tag("model", m).register(registry);
             return n;
         }).addAndGet(delta);
@@ -158,29 +178,28 @@ public final class RouterMetrics {
     /** A backend no longer used: its series (tagged server or backend) leave /metrics. */
     public void forget(String backend) {
         stats.remove(backend);
-        java.util.function.Predicate<io.micrometer.core.instrument.Meter> of = m ->
-                backend.equals(m.getId().getTag("server")) || backend.equals(m.getId().getTag("backend"));
+        Predicate<Meter> of = m -> backend.equals(m.getId().getTag("server")) || backend.equals(m.getId().getTag("backend"));
         meters.values().removeIf(of);
-        for (io.micrometer.core.instrument.Meter m : registry.getMeters()) {
+        for (Meter m : registry.getMeters()) {
             if (of.test(m)) {
                 registry.remove(m);
             }
         }
     }
 
-    private <T> void gauge(String name, String help, String server, T obj, java.util.function.ToDoubleFunction<T> f) {
-        io.micrometer.core.instrument.Gauge.builder(name, obj, f).description(help).tag("server", server).register(registry);
+    private <T> void gauge(String name, String help, String server, T obj, ToDoubleFunction<T> f) {
+        Gauge.builder(name, obj, f).description(help).tag("server", server).register(registry);
     }
 
     /** The --log-stats line of a backend: its state and the request-stats window. */
     public String describe(BackendState state) {
         RequestStats s = stats.get(state.id());
         BackendState.EngineStats e = state.engineStats();
-        return String.format(java.util.Locale.ROOT,
+        return String.format(Locale.ROOT,
                 "healthy=%s in_flight=%d streaming=%d qps=%.2f avg_latency=%.3fs avg_ttft=%.3fs avg_itl=%.4fs%s",
                 state.available(), state.inFlight(), state.streaming(), s == null ? 0 : s.qps(),
                 s == null ? 0 : s.avgLatency(), s == null ? 0 : s.avgTtft(), s == null ? 0 : s.avgItl(),
-                e == null ? "" : String.format(java.util.Locale.ROOT, " engine_running=%.0f engine_waiting=%.0f kv_cache=%.2f",
+                e == null ? "" : String.format(Locale.ROOT, " engine_running=%.0f engine_waiting=%.0f kv_cache=%.2f",
                         e.running(), e.waiting(), e.kvCacheUsage()));
     }
 
@@ -248,11 +267,11 @@ public final class RouterMetrics {
     private volatile boolean connectionsGauge;
 
     /** The open client connections (registered once). */
-    public void clientConnections(java.util.function.Supplier<Number> open) {
+    public void clientConnections(Supplier<Number> open) {
         if (!connectionsGauge) {
             synchronized (this) {
                 if (!connectionsGauge) {
-                    io.micrometer.core.instrument.Gauge.builder("llm_router_client_connections", open)
+                    Gauge.builder("llm_router_client_connections", open)
                             .description("Open client connections").register(registry);
                     connectionsGauge = true;
                 }
