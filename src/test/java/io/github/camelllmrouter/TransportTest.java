@@ -1,0 +1,59 @@
+package io.github.camelllmrouter;
+
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.camelllmrouter.backend.LlmComponent;
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.netty.channel.epoll.Epoll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The event loops the front door and the backend calls share: Linux's epoll where it loads, Java NIO otherwise. */
+class TransportTest {
+
+    final RouterFixture f = new RouterFixture();
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    @Test
+    void on_linux_the_loops_are_epoll_and_serve_answers_and_streams() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "Netty's native epoll transport loads here");
+        FakeOpenAiBackend b = f.backend("b1", "m");
+        f.start(Map.of(), "--static-backends", b.url(), "--static-models", "m");
+        assertThat(f.router.context().getComponent("llm", LlmComponent.class).client().nativeTransport()).isTrue();
+        assertServes(b);
+    }
+
+    @Test
+    void with_native_transport_off_the_loops_are_java_nio_and_serve_the_same() throws Exception {
+        FakeOpenAiBackend b = f.backend("b1", "m");
+        f.start(Map.of("camel.component.llm.native-transport", "false"), "--static-backends", b.url(), "--static-models", "m");
+        assertThat(f.router.context().getComponent("llm", LlmComponent.class).client().nativeTransport()).isFalse();
+        assertServes(b);
+    }
+
+    private void assertServes(FakeOpenAiBackend b) throws Exception {
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-served-by")).contains("b1");
+        assertThat(b.received("/v1/chat/completions")).extracting(FakeOpenAiBackend.Received::model).containsExactly("m");
+        HttpResponse<InputStream> s = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m"))).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(s.statusCode()).isEqualTo(200);
+        String events = new String(s.body().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(events).contains("data: {").endsWith("data: [DONE]\n\n");
+    }
+}
