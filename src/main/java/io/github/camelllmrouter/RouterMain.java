@@ -5,12 +5,17 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
 
+import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.catalogue.DiscoveredBackends;
 import io.github.camelllmrouter.catalogue.DynamicConfig;
 import io.github.camelllmrouter.catalogue.Discovery;
@@ -19,16 +24,22 @@ import io.github.camelllmrouter.catalogue.ModelCatalogue;
 import io.github.camelllmrouter.catalogue.RoutesYaml;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import io.github.camelllmrouter.http.ErrorReports;
+import io.github.camelllmrouter.http.RequestRecord;
+import io.github.camelllmrouter.http.RouterTracing;
 import io.github.camelllmrouter.http.RouterVersion;
 import io.vertx.core.Vertx;
 import org.apache.camel.CamelContext;
+import org.apache.camel.ExtendedStartupListener;
+import org.apache.camel.component.properties.PropertiesComponent;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.model.Model;
 import org.apache.camel.model.ModelCamelContext;
 import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /**
@@ -109,7 +120,7 @@ public final class RouterMain {
 
     private void configure(Settings settings) throws Exception {
         if (!settings.ignoredFlags.isEmpty()) {
-            org.slf4j.LoggerFactory.getLogger(RouterMain.class).warn("ignored: {} configure{} what this router does not have"
+            LoggerFactory.getLogger(RouterMain.class).warn("ignored: {} configure{} what this router does not have"
                     + " (LMCache, prefill/decode disaggregation, semantic cache, batch API, callbacks, Sentry, external providers)",
                     String.join(", ", settings.ignoredFlags), settings.ignoredFlags.size() == 1 ? "s" : "");
         }
@@ -119,8 +130,8 @@ public final class RouterMain {
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void beforeConfigure(BaseMainSupport base) {
-                ((org.apache.camel.component.properties.PropertiesComponent) base.getCamelContext().getPropertiesComponent())
-                        .setEnvironmentVariableMode(org.apache.camel.component.properties.PropertiesComponent.ENVIRONMENT_VARIABLES_MODE_NEVER);
+                ((PropertiesComponent) base.getCamelContext().getPropertiesComponent())
+                        .setEnvironmentVariableMode(PropertiesComponent.ENVIRONMENT_VARIABLES_MODE_NEVER);
             }
         });
         ModelCatalogue catalogue = settings.catalogue;
@@ -142,7 +153,7 @@ public final class RouterMain {
                 // once every route of routes/ and of the flags runs, LiveRoutes takes them over (a startup
                 // listener, not an event notifier: that would be asked about every exchange)
                 try {
-                    base.getCamelContext().addStartupListener(new org.apache.camel.ExtendedStartupListener() {
+                    base.getCamelContext().addStartupListener(new ExtendedStartupListener() {
                         @Override
                         public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
                             // routes are not all started yet
@@ -233,7 +244,7 @@ public final class RouterMain {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        Set<String> ignores = new java.util.HashSet<>(liveIgnores);
+        Set<String> ignores = new HashSet<>(liveIgnores);
         ignores.add(file);
         liveIgnores = Set.copyOf(ignores);
     }
@@ -272,7 +283,7 @@ public final class RouterMain {
 
     /** Whether a route other than the demo's serves a model. */
     private static boolean servesAModel(CamelContext context) {
-        return context.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
+        return context.getCamelContextExtension().getContextPlugin(Model.class)
                 .getRouteDefinitions().stream()
                 .anyMatch(r -> !fromDemoFile(r) && r.getInput() != null && r.getInput().getEndpointUri() != null
                         && r.getInput().getEndpointUri().startsWith("model:"));
@@ -281,13 +292,13 @@ public final class RouterMain {
     /** Watches routes/ and the dynamic config; a change is checked, then applied as one (LiveRoutes). */
     private void startLiveChanges(CamelContext context, Settings settings, boolean watch, long pollMs, long drainMs) {
         // with discovery, attached under its lock: a model found meanwhile is not left out of LiveRoutes
-        java.util.function.Supplier<LiveRoutes> start = () -> LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs,
+        Supplier<LiveRoutes> start = () -> LiveRoutes.start(context, watch ? settings.routesDir : null, pollMs,
                 drainMs, liveIgnores);
         live = discovery != null ? discovery.attach(start) : start.get();
         if (settings.dynamicConfigFile != null) {
             dynamic = DynamicConfig.watch(settings.dynamicConfigFile, settings.dynamicConfigJson, settings.dynamicConfig,
                     settings.baseRouterProperties, live,
-                    context.getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class), discovery, GENERATED, pollMs);
+                    context.getComponent("llm", LlmComponent.class), discovery, GENERATED, pollMs);
             context.getRegistry().bind(DynamicConfig.BEAN, dynamic);
         }
     }
@@ -329,7 +340,7 @@ public final class RouterMain {
 
     public void stop() {
         try {
-            io.github.camelllmrouter.http.RouterTracing.shutdown();
+            RouterTracing.shutdown();
             ErrorReports.shutdown();
             if (dynamic != null) {
                 dynamic.close();
@@ -393,7 +404,7 @@ public final class RouterMain {
             RouterOptions options = new RouterOptions();
             // as argparse in the vLLM router: a repeated flag, the last wins; a unique prefix of a flag is the flag
             CommandLine cli = new CommandLine(options).setOverwrittenOptionsAllowed(true).setAbbreviatedOptionsAllowed(true);
-            Set<String> ignored = new java.util.LinkedHashSet<>();
+            Set<String> ignored = new LinkedHashSet<>();
             try {
                 cli.parseArgs(RouterOptions.withoutIgnored(args, ignored));
             } catch (CommandLine.ParameterException e) {
@@ -403,7 +414,7 @@ public final class RouterMain {
             s.ignoredFlags = ignored;
             if (cli.isUsageHelpRequested()) {
                 s.exitNow = cli.getUsageMessage() + "Also accepted, as in the vLLM router, and ignored with a warning (they configure"
-                        + " what this router does not have):\n  " + String.join(" ", new java.util.TreeSet<>(RouterOptions.IGNORED))
+                        + " what this router does not have):\n  " + String.join(" ", new TreeSet<>(RouterOptions.IGNORED))
                         + " " + String.join(" ", RouterOptions.IGNORED_SWITCHES) + "\n";
                 return s;
             }
@@ -547,11 +558,11 @@ public final class RouterMain {
                 // must be chosen before Log4j starts: one JSON object per line, for every logger
                 System.setProperty("log4j2.configurationFile", "log4j2-json.properties");
             }
-            io.github.camelllmrouter.http.RequestRecord.jsonFormat("json".equals(format));
+            RequestRecord.jsonFormat("json".equals(format));
             String otel = get("otel-endpoint", null);
             if (otel != null) {
                 String secure = get("otel-secure", "false");
-                io.github.camelllmrouter.http.RouterTracing.configure(otel, get("otel-service-name", "camel-llm-router"),
+                RouterTracing.configure(otel, get("otel-service-name", "camel-llm-router"),
                         "true".equalsIgnoreCase(secure));
             }
             String sentry = get("sentry-dsn", null);
@@ -602,7 +613,7 @@ public final class RouterMain {
     }
 
     static String version() {
-        return io.github.camelllmrouter.http.RouterVersion.get();
+        return RouterVersion.get();
     }
 
 }

@@ -1,7 +1,10 @@
 package io.github.camelllmrouter;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -161,18 +164,18 @@ public class RouterOptions {
      * the semantic cache, the batch API, Python callbacks, Sentry, external providers): taken off the command line
      * before it is parsed, so that a vLLM deployment's command line starts the router, and named in one warning.
      */
-    static final java.util.Set<String> IGNORED = java.util.Set.of("--callbacks", "--feature-gates",
+    static final Set<String> IGNORED = Set.of("--callbacks", "--feature-gates",
             "--sentry-profile-session-sample-rate", "--file-storage-class",
             "--file-storage-path", "--batch-processor", "--lmcache-controller-port", "--lmcache-controller-reply-port",
             "--lmcache-controller-heartbeat-port", "--lmcache-health-check-interval", "--lmcache-worker-timeout",
             "--prefill-model-labels", "--decode-model-labels", "--kv-aware-threshold", "--semantic-cache-model",
             "--semantic-cache-dir", "--semantic-cache-threshold", "--external-providers-config", "--static-model-labels");
     /** The same, for the flags that take no value. */
-    static final java.util.Set<String> IGNORED_SWITCHES = java.util.Set.of("--enable-batch-api");
+    static final Set<String> IGNORED_SWITCHES = Set.of("--enable-batch-api");
 
     /** The arguments without the ignored flags (and their values); their names go into {@code ignored}. */
-    static String[] withoutIgnored(String[] args, java.util.Set<String> ignored) {
-        java.util.List<String> kept = new java.util.ArrayList<>();
+    static String[] withoutIgnored(String[] args, Set<String> ignored) {
+        List<String> kept = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;

@@ -1,8 +1,10 @@
 package io.github.camelllmrouter;
 
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -294,10 +296,10 @@ class AccessTest {
         FakeOpenAiBackend[] b = start("keys:\n" + key("team-a", KEY_A, "    limits: { max_concurrent_requests: 1 }\n"));
         b[0].headersDelayMs(3000);
         String body = RouterFixture.chat("m-a");
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", f.port)) {
+        try (Socket socket = new Socket("127.0.0.1", f.port)) {
             socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY_A
                     + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    .getBytes(StandardCharsets.UTF_8));
             await().atMost(5, TimeUnit.SECONDS).until(() -> b[0].activeRequests() == 1);
             assertThat(chat("m-a", "Authorization", bearer(KEY_A)).statusCode()).as("the place is taken").isEqualTo(429);
         } // the client hangs up while its request waits for the backend

@@ -1,5 +1,6 @@
 package io.github.camelllmrouter;
 
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -98,7 +99,7 @@ class BadInputTest {
     @Test
     void a_malformed_path_escape_is_404_not_a_hang() throws Exception {
         // a raw socket: Java's HTTP clients refuse to send such a path
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", f.port)) {
+        try (Socket s = new Socket("127.0.0.1", f.port)) {
             s.setSoTimeout(10000);
             s.getOutputStream().write("GET /v1/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
             String answer = new String(s.getInputStream().readAllBytes());

@@ -1,5 +1,6 @@
 package io.github.camelllmrouter;
 
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -33,7 +34,7 @@ class ClientGoneTest {
         f.start(Map.of("camel.component.llm.first-byte-timeout-ms", "60000"),
                 "--static-backends", slow.url() + "," + other.url(), "--static-models", "m-s,m-s");
         slow.hang();
-        java.net.http.HttpClient impatient = java.net.http.HttpClient.newHttpClient();
+        HttpClient impatient = HttpClient.newHttpClient();
         assertThatThrownBy(() -> impatient.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .timeout(Duration.ofMillis(500)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-s"))).build(), HttpResponse.BodyHandlers.ofString()))

@@ -3,11 +3,14 @@ package io.github.camelllmrouter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -137,7 +140,7 @@ class DynamicConfigTest {
                 """.formatted(urls));
         f.start(Map.of(), "--dynamic-config-yaml", config.toString());
         // round robin: one user's requests go everywhere
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        Set<String> seen = new HashSet<>();
         for (int i = 0; i < 6; i++) {
             seen.add(servedBy("m-s", "x-user-id", "alice"));
         }
@@ -217,7 +220,7 @@ class DynamicConfigTest {
                   glm: glm-5
                 """.formatted(g1.url(), g2.url(), cloud.url()));
         f.start(Map.of(), "--dynamic-config-yaml", config.toString());
-        assertThat(java.util.Set.of(servedBy("glm-5"), servedBy("glm-5"))).containsExactlyInAnyOrder("gpu-node-1", "gpu-node-2");
+        assertThat(Set.of(servedBy("glm-5"), servedBy("glm-5"))).containsExactlyInAnyOrder("gpu-node-1", "gpu-node-2");
         assertThat(servedBy("glm")).isIn("gpu-node-1", "gpu-node-2");
         g1.stop();
         g2.stop();
@@ -255,7 +258,7 @@ class DynamicConfigTest {
                   glm-5:
                     static_backendz: [http://h:1]
                 """);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RouterMain.Settings.parse(
+        Assertions.assertThatThrownBy(() -> RouterMain.Settings.parse(
                 new String[] {"--dynamic-config-yaml", config.toString()}, Path.of(".")))
                 .hasMessageContaining(config.toString()).hasMessageContaining("static_models.glm-5.static_backendz");
     }

@@ -7,10 +7,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -48,7 +51,7 @@ class ExamplesTest {
     }
 
     /** The same, with the example's text changed first (a secret's path pointed at a test file). */
-    void serve(String example, java.util.function.UnaryOperator<String> edit, String... models) throws Exception {
+    void serve(String example, UnaryOperator<String> edit, String... models) throws Exception {
         Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
         f.start(new HashMap<>(Map.of("router.routes-dir", routes.toString(), "router.demo", "false")));
         String text = edit.apply(Files.readString(Path.of("examples", example)));
@@ -146,7 +149,7 @@ class ExamplesTest {
     @Test
     void least_loaded_serves_over_both_backends() throws Exception {
         serve("least-loaded.camel.yaml", "long-context");
-        java.util.Set<String> served = new java.util.HashSet<>();
+        Set<String> served = new HashSet<>();
         await().atMost(10, TimeUnit.SECONDS).until(() -> {
             served.add(f.servedBy("long-context"));
             return served.size() == 2;

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -20,7 +21,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,7 +123,7 @@ class FatJarIT {
         List<String> lines = Files.readAllLines(log).stream().filter(l -> l.startsWith("{")).toList();
         assertThat(lines).isNotEmpty();
         for (String line : lines) {
-            new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+            new ObjectMapper().readTree(line);
         }
         assertThat(streamArrivals(port, "demo-large")).hasSizeGreaterThan(2);
         assertThat(Files.list(dir).map(Path::getFileName).map(Path::toString)).noneMatch(n -> n.equals("routes"));
@@ -307,9 +310,9 @@ class FatJarIT {
         Path client = Path.of("target/openai-node").toAbsolutePath();
         Files.createDirectories(client);
         for (String f : List.of("package.json", "package-lock.json", "check.mjs")) {
-            Files.copy(Path.of("src/test/openai-node", f), client.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(Path.of("src/test/openai-node", f), client.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
-        org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("node", "--version").start().waitFor() == 0,
+        Assumptions.assumeTrue(new ProcessBuilder("node", "--version").start().waitFor() == 0,
                 "Node.js is not installed");
         run(client, "npm", "ci", "--no-audit", "--no-fund"); // exactly the lock file's packages, from the npm registry
         int p1 = RouterFixture.freePort();

@@ -3,15 +3,18 @@ package io.github.camelllmrouter;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -57,7 +60,7 @@ class K8sDiscoveryTest {
 
     /** The sources of the live routes, as /health shows them. */
     String sources() throws Exception {
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.get("/health").body()).path("routes").path("sources").toString();
+        return new ObjectMapper().readTree(f.get("/health").body()).path("routes").path("sources").toString();
     }
 
     String servedBy(String model) throws Exception {
@@ -84,7 +87,7 @@ class K8sDiscoveryTest {
         // requests keep flowing while pods come and go; none may fail
         AtomicBoolean done = new AtomicBoolean();
         List<String> failures = new CopyOnWriteArrayList<>();
-        Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Set<String> seen = ConcurrentHashMap.newKeySet();
         Thread load = new Thread(() -> {
             while (!done.get()) {
                 try {
@@ -156,7 +159,7 @@ class K8sDiscoveryTest {
         // request fails meanwhile) and m-s, which no pod serves, is gone
         Files.writeString(config, k8sConfig.formatted("blue"));
         List<String> seen = new CopyOnWriteArrayList<>();
-        await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
             String s = servedBy("m-k");
             seen.add(s);
             assertThat(s).isIn("fixed", "blue");
@@ -170,7 +173,7 @@ class K8sDiscoveryTest {
         // pointed elsewhere: the first pod serves until the other label's pod has been read, then it is forgotten;
         // no request fails meanwhile
         Files.writeString(config, k8sConfig.formatted("green"));
-        await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
             assertThat(servedBy("m-k")).isIn("blue", "green");
             return !f.get("/health").body().contains("127.0.0.4");
         });
@@ -180,7 +183,7 @@ class K8sDiscoveryTest {
 
         // off: the static catalogue again, which serves m-k too: in the same swap its route replaces the discovered one
         Files.writeString(config, staticConfig);
-        await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(5)).until(() -> {
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
             String s = servedBy("m-k");
             assertThat(s).isIn("fixed", "green");
             return s.equals("fixed");

@@ -1,15 +1,19 @@
 package io.github.camelllmrouter;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -162,7 +166,7 @@ class LiveRoutesTest {
         f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
         String version = routesHealth().path("version").asText();
 
-        Map<String, String> bad = new java.util.LinkedHashMap<>();
+        Map<String, String> bad = new LinkedHashMap<>();
         bad.put("a YAML syntax error", "- route:\n    id: model-m-b\n    from: [ this is : not yaml\n");
         bad.put("an unknown EIP", route("m-b", null, b.url() + "=1").replace("- circuitBreaker:", "- circuitBreakr:"));
         bad.put("an unknown key", route("m-b", null, b.url() + "=1").replace("      uri: model:m-b", "      uri: model:m-b\n      colour: red"));
@@ -278,7 +282,7 @@ class LiveRoutesTest {
         Files.writeString(routes.resolve("m-a.camel.yaml"), route("m-a", null, a.url() + "=1"));
         f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
         String version = routesHealth().path("version").asText();
-        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             // a new API route on a port another process holds: it builds, but cannot start
             Path api = routes.resolve("openai-api.camel.yaml");
             Files.writeString(api, Files.readString(api).replace("{{router.port}}", Integer.toString(taken.getLocalPort())));
@@ -300,9 +304,9 @@ class LiveRoutesTest {
         Files.writeString(file, route("m-s", null, slow.url() + "=1"));
         f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
         // a request waits 1.5 s for its first byte inside the first version of the route
-        var pending = f.http.sendAsync(java.net.http.HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+        var pending = f.http.sendAsync(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .header("Content-Type", "application/json")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-s"))).build(),
+                .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.chat("m-s"))).build(),
                 HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(1)).until(() -> slow.activeRequests() == 1);
         save(file, route("m-s", null, fast.url() + "=1"));
@@ -310,7 +314,7 @@ class LiveRoutesTest {
         save(file, route("m-s", null, fast.url() + "=1", slow.url() + "=0"));
         assertThat(slow.activeRequests()).isEqualTo(1);
         assertThat(servedBy("m-s")).isEqualTo("fast");
-        HttpResponse<String> drained = pending.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        HttpResponse<String> drained = pending.get(5, TimeUnit.SECONDS);
         assertThat(drained.statusCode()).isEqualTo(200);
         assertThat(drained.headers().firstValue("x-served-by")).contains("slow");
         assertThat(routesHealth().path("failed").asLong()).isZero();

@@ -1,12 +1,16 @@
 package io.github.camelllmrouter;
 
 import java.io.BufferedReader;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -15,6 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import io.github.camelllmrouter.http.RequestRecord;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -112,8 +117,8 @@ class ObservabilityTest {
             f.post("/v1/chat/completions", RouterFixture.chat("m-a")); // a1 ejected after 3 failures
         }
         String metrics = f.get("/metrics").body();
-        JsonNode dashboard = JSON.readTree(java.nio.file.Path.of("docs/grafana/camel-llm-router.json").toFile());
-        java.util.Set<String> names = new java.util.TreeSet<>();
+        JsonNode dashboard = JSON.readTree(Path.of("docs/grafana/camel-llm-router.json").toFile());
+        Set<String> names = new TreeSet<>();
         Pattern metric = Pattern.compile("(llm_router_[a-z_]+|vllm:[a-z_]+)");
         for (JsonNode panel : dashboard.path("panels")) {
             for (JsonNode target : panel.path("targets")) {
@@ -140,7 +145,7 @@ class ObservabilityTest {
     }
 
     void stream(String body) throws Exception {
-        HttpResponse<java.io.InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+        HttpResponse<InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
         try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
@@ -185,7 +190,7 @@ class ObservabilityTest {
     void the_overhead_of_a_stream_is_the_same_in_the_header_the_histogram_and_the_access_log() throws Exception {
         a1.chunks(8).chunkDelayMs(150);
         a2.chunks(8).chunkDelayMs(150);
-        HttpResponse<java.io.InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+        HttpResponse<InputStream> r = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json").header("x-request-id", "ovh-1")
                 .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m-a"))).build(), HttpResponse.BodyHandlers.ofInputStream());
         String events = new String(r.body().readAllBytes(), StandardCharsets.UTF_8);
@@ -198,7 +203,7 @@ class ObservabilityTest {
         assertThat(logged).as("the access log's overhead is the header's, not the stream's duration").isEqualTo(header);
         String metrics = f.get("/metrics").body();
         double sum = Double.parseDouble(metrics.replaceAll("(?s).*\nllm_router_overhead_seconds_sum\\{model=\"m-a\"\\} ([0-9.Ee-]+)\n.*", "$1"));
-        assertThat(sum * 1000).as("the histogram's one observation").isCloseTo(header, org.assertj.core.data.Offset.offset(0.002));
+        assertThat(sum * 1000).as("the histogram's one observation").isCloseTo(header, Offset.offset(0.002));
     }
 
     /** camel_exchanges_* and camel_route_policy_seconds, as Camel's own route policy names them (RouteMeters). */

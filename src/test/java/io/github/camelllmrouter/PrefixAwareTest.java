@@ -3,6 +3,7 @@ package io.github.camelllmrouter;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -65,7 +66,7 @@ class PrefixAwareTest {
         start();
         String system = "A very popular system prompt shared by every user of one big application, long enough.";
         String owner = servedBy(body(system, "warm-up"));
-        FakeOpenAiBackend ownerBackend = java.util.Arrays.stream(b).filter(x -> x.name().equals(owner)).findFirst().orElseThrow();
+        FakeOpenAiBackend ownerBackend = Arrays.stream(b).filter(x -> x.name().equals(owner)).findFirst().orElseThrow();
         ownerBackend.hang();
         CompletableFuture<HttpResponse<String>> stuck = f.http.sendAsync(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")

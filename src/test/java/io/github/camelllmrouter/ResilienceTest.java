@@ -6,6 +6,8 @@ import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,6 +23,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -272,15 +275,15 @@ class ResilienceTest {
     }
 
     @Test
-    void a_fallback_loop_written_by_hand_is_stopped_by_the_hop_guard(@org.junit.jupiter.api.io.TempDir java.nio.file.Path routes)
+    void a_fallback_loop_written_by_hand_is_stopped_by_the_hop_guard(@TempDir Path routes)
             throws Exception {
-        java.nio.file.Files.copy(java.nio.file.Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
         FakeOpenAiBackend x1 = f.backend("x1", "m-x");
         FakeOpenAiBackend y1 = f.backend("y1", "m-y");
         x1.failWithStatus(503);
         y1.failWithStatus(503);
         for (String[] m : new String[][] {{"m-x", "m-y", x1.url()}, {"m-y", "m-x", y1.url()}}) {
-            java.nio.file.Files.writeString(routes.resolve(m[0] + ".camel.yaml"), RouterFixture.modelRouteYaml(m[0], m[2], m[1]));
+            Files.writeString(routes.resolve(m[0] + ".camel.yaml"), RouterFixture.modelRouteYaml(m[0], m[2], m[1]));
         }
         f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false",
                 "camel.component.llm.max-attempts-per-request", "100", "camel.component.llm.eject-consecutive-failures", "100"));

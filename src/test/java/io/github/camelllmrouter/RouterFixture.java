@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -42,7 +43,7 @@ public final class RouterFixture implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--host", "127.0.0.1"));
         args.addAll(List.of(flags));
         // no engine scrapes unless a test asks (--engine-stats-interval): they would count as backend requests
-        java.util.Map<String, String> withDefaults = new java.util.HashMap<>(Map.of("router.engine-stats-interval", "0"));
+        Map<String, String> withDefaults = new HashMap<>(Map.of("router.engine-stats-interval", "0"));
         withDefaults.putAll(config);
         router = RouterMain.start(withDefaults, args.toArray(new String[0]));
         return this;

@@ -1,8 +1,10 @@
 package io.github.camelllmrouter;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -75,10 +77,10 @@ class SessionRoutingTest {
             }
             home.put(key, first);
         }
-        assertThat(new java.util.HashSet<>(home.values())).as("30 sessions use every backend").hasSize(3);
+        assertThat(new HashSet<>(home.values())).as("30 sessions use every backend").hasSize(3);
 
         String key = "user-7";
-        FakeOpenAiBackend owner = java.util.Arrays.stream(b).filter(x -> x.name().equals(home.get(key))).findFirst().orElseThrow();
+        FakeOpenAiBackend owner = Arrays.stream(b).filter(x -> x.name().equals(home.get(key))).findFirst().orElseThrow();
         int port = owner.port();
         owner.stop();
         String moved = servedBy(key);

@@ -1,8 +1,12 @@
 package io.github.camelllmrouter;
 
 import java.io.BufferedReader;
+import java.io.EOFException;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -139,9 +143,9 @@ class StreamingTest {
         backend.chunks(10);
         backend.chunkDelayMs(10);
         backend.stallAfter(3);
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", f.port)) {
+        try (Socket socket = new Socket("127.0.0.1", f.port)) {
             socket.setSoTimeout(10_000);
-            java.io.OutputStream out = socket.getOutputStream();
+            OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
             out.write(rawPost(RouterFixture.streamChat("m-s")));
             out.flush();
@@ -164,12 +168,12 @@ class StreamingTest {
     }
 
     /** Reads the socket until {@code end} has arrived (or fails when the connection closes first). */
-    private static String readUntil(InputStream in, String end) throws java.io.IOException {
+    private static String readUntil(InputStream in, String end) throws IOException {
         StringBuilder text = new StringBuilder();
         while (text.indexOf(end) < 0) {
             int c = in.read();
             if (c < 0) {
-                throw new java.io.EOFException("connection closed after: " + text);
+                throw new EOFException("connection closed after: " + text);
             }
             text.append((char) c);
         }

@@ -43,6 +43,31 @@ class TransportTest {
         assertServes(b);
     }
 
+    @Test
+    void a_backend_that_refuses_connections_is_a_502_in_the_systems_words_on_either_transport() throws Exception {
+        int closed = RouterFixture.freePort();
+        f.start(Map.of(), "--static-backends", "http://127.0.0.1:" + closed, "--static-models", "m");
+        assertRefusedInPlainWords(closed);
+        RouterFixture nio = new RouterFixture();
+        try {
+            nio.start(Map.of("camel.component.llm.native-transport", "false"),
+                    "--static-backends", "http://127.0.0.1:" + closed, "--static-models", "m");
+            HttpResponse<String> r = nio.post("/v1/chat/completions", RouterFixture.chat("m"));
+            assertThat(r.statusCode()).isEqualTo(502);
+            assertThat(r.body()).contains("\"code\":\"connect_error\"", "Connection refused: /127.0.0.1:" + closed);
+        } finally {
+            nio.close();
+        }
+    }
+
+    private void assertRefusedInPlainWords(int port) throws Exception {
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).isEqualTo(502);
+        // epoll's own wording would be "finishConnect(..) failed with error(-111): Connection refused: ..."
+        assertThat(r.body()).contains("\"code\":\"connect_error\"", "No backend could answer: http://127.0.0.1:" + port
+                + ": Connection refused: /127.0.0.1:" + port).doesNotContain("failed with error");
+    }
+
     private void assertServes(FakeOpenAiBackend b) throws Exception {
         HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
         assertThat(r.statusCode()).isEqualTo(200);

@@ -1,6 +1,7 @@
 package io.github.camelllmrouter;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
@@ -8,7 +9,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -84,7 +87,7 @@ class VllmEndpointsTest {
 
     /** A multipart form as the OpenAI SDKs send it: fields, then a file part holding every byte value. */
     static byte[] form(String model, byte[] file) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         String head = "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" + model + "\r\n"
                 + "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nen\r\n"
                 + "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
@@ -217,7 +220,7 @@ class VllmEndpointsTest {
         String eb = engineOf(b1);
         JsonNode engines = JSON.readTree(f.get("/engines").body());
         assertThat(engines).hasSize(3);
-        java.util.Map<String, String> models = new java.util.HashMap<>();
+        Map<String, String> models = new HashMap<>();
         engines.forEach(e -> models.put(e.path("engine_id").asText(), e.path("serving_models").toString()));
         assertThat(models).containsEntry(e1, "[\"m-a\"]").containsEntry(e2, "[\"m-a\"]").containsEntry(eb, "[\"m-b\"]");
         assertThat(engines.get(0).path("created").asLong()).isPositive();
@@ -333,10 +336,10 @@ class VllmEndpointsTest {
             FakeOpenAiBackend x = g.backend("x1", "m-x");
             FakeOpenAiBackend dead = g.backend("y1", "m-y");
             dead.stop();
-            g.start(java.util.Map.of(), "--static-backends", x.url() + "," + dead.url(), "--static-models", "m-x,m-y",
+            g.start(Map.of(), "--static-backends", x.url() + "," + dead.url(), "--static-models", "m-x,m-y",
                     "--static-aliases", "alias-x:m-x");
             JsonNode list = JSON.readTree(g.get("/v1/models").body()).path("data");
-            java.util.Map<String, JsonNode> byId = new java.util.HashMap<>();
+            Map<String, JsonNode> byId = new HashMap<>();
             list.forEach(m -> byId.put(m.path("id").asText(), m));
             assertThat(byId).containsOnlyKeys("m-x", "m-y", "alias-x");
             // the backend's own card, as vLLM writes it

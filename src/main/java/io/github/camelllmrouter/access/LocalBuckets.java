@@ -1,5 +1,6 @@
 package io.github.camelllmrouter.access;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,7 +15,7 @@ final class LocalBuckets implements Buckets {
 
     private Bucket bucket(String name, long perMinute) {
         return buckets.computeIfAbsent(name, k -> Bucket.builder()
-                .addLimit(limit -> limit.capacity(perMinute).refillIntervally(perMinute, java.time.Duration.ofMinutes(1)))
+                .addLimit(limit -> limit.capacity(perMinute).refillIntervally(perMinute, Duration.ofMinutes(1)))
                 .build());
     }
 

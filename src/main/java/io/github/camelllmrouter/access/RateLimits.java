@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -274,7 +275,7 @@ public class RateLimits extends AsyncProcessorSupport implements AsyncProcessor,
         try {
             all.join();
             return new IllegalStateException("failed");
-        } catch (java.util.concurrent.CompletionException e) {
+        } catch (CompletionException e) {
             return e.getCause() != null ? e.getCause() : e;
         }
     }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -106,7 +107,7 @@ final class RedisBuckets implements Buckets, AutoCloseable {
     }
 
     void down(Throwable e) {
-        Throwable cause = e.getCause() != null && e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+        Throwable cause = e.getCause() != null && e instanceof ExecutionException ? e.getCause() : e;
         if (up) {
             LOG.warn("rate limits: Redis at {} does not answer ({}); until it does, each replica counts alone", where, cause.toString());
         }

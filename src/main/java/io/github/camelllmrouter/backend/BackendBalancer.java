@@ -2,18 +2,30 @@ package io.github.camelllmrouter.backend;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
+import io.github.camelllmrouter.catalogue.DiscoveredBackends;
 import io.github.camelllmrouter.http.LlmCall;
 import io.github.camelllmrouter.openai.OpenAiException;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.AsyncProcessor;
+import org.apache.camel.AsyncProducer;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Channel;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
+import org.apache.camel.model.CircuitBreakerDefinition;
+import org.apache.camel.model.ModelCamelContext;
+import org.apache.camel.model.ProcessorDefinition;
+import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.processor.SendProcessor;
 import org.apache.camel.processor.loadbalancer.LoadBalancerSupport;
 import org.apache.camel.support.ExchangeHelper;
+import org.apache.camel.support.service.ServiceHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,10 +49,10 @@ public class BackendBalancer extends LoadBalancerSupport {
     private final Integer rerouteAttempts;
     private volatile Pool fixed;
     private volatile boolean discovers;
-    private final java.util.Map<String, Pool> discoveredPools = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.Map<String, AsyncProcessor> discoveredProducers = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile io.github.camelllmrouter.catalogue.DiscoveredBackends watched;
-    private final java.util.function.Consumer<String> onDeparted = this::departed;
+    private final Map<String, Pool> discoveredPools = new ConcurrentHashMap<>();
+    private final Map<String, AsyncProcessor> discoveredProducers = new ConcurrentHashMap<>();
+    private volatile DiscoveredBackends watched;
+    private final Consumer<String> onDeparted = this::departed;
 
     /** The backends a request chooses from, with their hash ring (and, for discovered ones, the registry version). */
     private record Pool(Target[] targets, HashRing ring, long version) {
@@ -118,9 +130,9 @@ public class BackendBalancer extends LoadBalancerSupport {
         if (!discovers) {
             return base;
         }
-        io.github.camelllmrouter.catalogue.DiscoveredBackends registry = exchange.getContext().getRegistry()
-                .lookupByNameAndType(io.github.camelllmrouter.catalogue.DiscoveredBackends.BEAN,
-                        io.github.camelllmrouter.catalogue.DiscoveredBackends.class);
+        DiscoveredBackends registry = exchange.getContext().getRegistry()
+                .lookupByNameAndType(DiscoveredBackends.BEAN,
+                        DiscoveredBackends.class);
         if (registry == null) {
             return base;
         }
@@ -146,8 +158,8 @@ public class BackendBalancer extends LoadBalancerSupport {
                 LlmEndpoint e = exchange.getContext().getEndpoint("llm:" + url, LlmEndpoint.class);
                 AsyncProcessor producer = discoveredProducers.computeIfAbsent(url, u -> {
                     try {
-                        org.apache.camel.AsyncProducer ap = e.createAsyncProducer();
-                        org.apache.camel.support.service.ServiceHelper.startService(ap);
+                        AsyncProducer ap = e.createAsyncProducer();
+                        ServiceHelper.startService(ap);
                         return ap;
                     } catch (Exception ex) {
                         throw new IllegalStateException(ex);
@@ -164,13 +176,13 @@ public class BackendBalancer extends LoadBalancerSupport {
     /** A discovered backend left: its producer stops, so its state and meters go once its requests finish. */
     private void departed(String url) {
         synchronized (lock) {
-            io.github.camelllmrouter.catalogue.DiscoveredBackends registry = watched;
+            DiscoveredBackends registry = watched;
             if (registry != null && registry.backends().contains(url)) {
                 return; // back already (a pod that turned unready, then ready)
             }
             AsyncProcessor producer = discoveredProducers.remove(url);
             if (producer != null) {
-                org.apache.camel.support.service.ServiceHelper.stopService(producer);
+                ServiceHelper.stopService(producer);
             }
         }
     }
@@ -178,12 +190,12 @@ public class BackendBalancer extends LoadBalancerSupport {
     @Override
     protected void doStop() throws Exception {
         synchronized (lock) {
-            io.github.camelllmrouter.catalogue.DiscoveredBackends registry = watched;
+            DiscoveredBackends registry = watched;
             if (registry != null) {
                 registry.removeListener(onDeparted);
                 watched = null; // registered again if the route starts again
             }
-            discoveredProducers.values().forEach(org.apache.camel.support.service.ServiceHelper::stopService);
+            discoveredProducers.values().forEach(ServiceHelper::stopService);
             discoveredProducers.clear();
             discoveredPools.clear();
         }
@@ -205,20 +217,20 @@ public class BackendBalancer extends LoadBalancerSupport {
      * Panic mode, as Envoy's: a model whose route has no fallback is the last resort, so when all its backends are
      * out of rotation they are tried anyway rather than refusing the request without trying.
      */
-    private boolean lastResort(org.apache.camel.CamelContext context) {
+    private boolean lastResort(CamelContext context) {
         Boolean b = lastResort;
         if (b == null) {
-            org.apache.camel.model.RouteDefinition def = getRouteId() == null ? null
-                    : ((org.apache.camel.model.ModelCamelContext) context).getRouteDefinition(getRouteId());
+            RouteDefinition def = getRouteId() == null ? null
+                    : ((ModelCamelContext) context).getRouteDefinition(getRouteId());
             b = def == null || !hasFallback(def.getOutputs());
             lastResort = b;
         }
         return b;
     }
 
-    private static boolean hasFallback(List<org.apache.camel.model.ProcessorDefinition<?>> outputs) {
-        for (org.apache.camel.model.ProcessorDefinition<?> p : outputs) {
-            if (p instanceof org.apache.camel.model.CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
+    private static boolean hasFallback(List<ProcessorDefinition<?>> outputs) {
+        for (ProcessorDefinition<?> p : outputs) {
+            if (p instanceof CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
                 return true;
             }
             if (hasFallback(p.getOutputs())) {
@@ -361,7 +373,7 @@ public class BackendBalancer extends LoadBalancerSupport {
     }
 
     private static Target draw(Target[] all, boolean[] tried, int total, Target except) {
-        int r = java.util.concurrent.ThreadLocalRandom.current().nextInt(total);
+        int r = ThreadLocalRandom.current().nextInt(total);
         for (int i = 0; i < all.length; i++) {
             if (all[i] != except && !tried[i] && all[i].weight() > 0 && all[i].state().available()) {
                 r -= all[i].weight();

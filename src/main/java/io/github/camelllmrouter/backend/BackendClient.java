@@ -4,7 +4,9 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -12,9 +14,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
+import java.util.regex.Pattern;
 
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -26,6 +31,7 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -40,6 +46,9 @@ public final class BackendClient implements AutoCloseable {
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
             "content-length", "accept-encoding", "expect");
+
+    /** Netty's native transport names the system call that failed: "finishConnect(..) failed with error(-111): ". */
+    private static final Pattern NATIVE_CALL = Pattern.compile("^\\w+\\(\\.\\.\\) failed(?: with error\\(-?\\d+\\))?: ");
 
     private final Vertx vertx;
     private final HttpClient http;
@@ -261,11 +270,16 @@ public final class BackendClient implements AutoCloseable {
 
     private static BackendException transportFailure(String backend, Throwable cause, boolean connected) {
         String reason = cause instanceof ConnectException || !connected ? "connect_error" : "connection_closed";
-        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+        if (cause instanceof ConnectTimeoutException) {
             reason = "connect_timeout";
         }
-        return new BackendException(backend, reason, 0, null, null, null,
-                backend + ": " + (cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName()));
+        return new BackendException(backend, reason, 0, null, null, null, backend + ": " + describe(cause));
+    }
+
+    /** A transport failure in the words of the system ("Connection refused: /127.0.0.1:8000"), on epoll as on NIO. */
+    static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : NATIVE_CALL.matcher(message).replaceFirst("");
     }
 
     /** Retry-After as seconds: delta-seconds or an HTTP date. */
@@ -307,7 +321,7 @@ public final class BackendClient implements AutoCloseable {
                     return;
                 }
                 // the smallest real request of the backend's model type
-                String[] ping = ProbeRequests.of(modelType, io.vertx.core.json.Json.encode(model));
+                String[] ping = ProbeRequests.of(modelType, Json.encode(model));
                 if (ping == null) {
                     result.complete(null); // no small request of this type: the model list answering is the probe
                     return;
@@ -329,15 +343,15 @@ public final class BackendClient implements AutoCloseable {
     }
 
     /** The model ids a backend's /v1/models lists; completes with null when it cannot be read. */
-    public CompletableFuture<java.util.List<String>> listModels(URI base, long timeoutMs) {
-        CompletableFuture<java.util.List<String>> result = new CompletableFuture<>();
+    public CompletableFuture<List<String>> listModels(URI base, long timeoutMs) {
+        CompletableFuture<List<String>> result = new CompletableFuture<>();
         simple(base, HttpMethod.GET, "/v1/models", null, timeoutMs).onComplete(ar -> {
             if (ar.failed() || ar.result().statusCode() != 200) {
                 result.complete(null);
                 return;
             }
             try {
-                java.util.List<String> ids = new java.util.ArrayList<>();
+                List<String> ids = new ArrayList<>();
                 JsonArray data = ar.result().body().toJsonObject().getJsonArray("data");
                 for (int i = 0; data != null && i < data.size(); i++) {
                     ids.add(data.getJsonObject(i).getString("id"));
@@ -418,11 +432,11 @@ public final class BackendClient implements AutoCloseable {
         this.probeApiKey = key == null || key.isBlank() ? null : key;
     }
 
-    private io.vertx.core.Future<Answer> simple(URI base, HttpMethod method, String path, String body, long timeoutMs) {
+    private Future<Answer> simple(URI base, HttpMethod method, String path, String body, long timeoutMs) {
         return simple(http, base, method, path, body, timeoutMs);
     }
 
-    private io.vertx.core.Future<Answer> simple(HttpClient client, URI base, HttpMethod method, String path, String body,
+    private Future<Answer> simple(HttpClient client, URI base, HttpMethod method, String path, String body,
                                                 long timeoutMs) {
         RequestOptions ro = new RequestOptions().setMethod(method).setHost(base.getHost())
                 .setPort(base.getPort() > 0 ? base.getPort() : ("https".equals(base.getScheme()) ? 443 : 80))
@@ -438,7 +452,7 @@ public final class BackendClient implements AutoCloseable {
                 .compose(req -> {
                     unused.remove(req.connection()); // a probe's connection is used: the next request on it reuses it
                     // a POST without a body says so (Content-Length: 0, as aiohttp sends it)
-                    io.vertx.core.Future<HttpClientResponse> sent = body != null ? req.send(body)
+                    Future<HttpClientResponse> sent = body != null ? req.send(body)
                             : method == HttpMethod.POST ? req.putHeader("content-length", "0").send(Buffer.buffer()) : req.send();
                     // the body is asked for in the response's own callback: one step later, on another thread, a
                     // short answer can be over before anyone reads it, and then its future never completes

@@ -1,6 +1,7 @@
 package io.github.camelllmrouter.backend;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -358,12 +359,12 @@ public final class BackendState {
             stats.put("num_requests_running", e.running());
             stats.put("num_requests_waiting", e.waiting());
             stats.put("kv_cache_usage_perc", e.kvCacheUsage());
-            stats.put("scraped_at", java.time.Instant.ofEpochMilli(e.atMillis()).toString());
+            stats.put("scraped_at", Instant.ofEpochMilli(e.atMillis()).toString());
             m.put("engine_stats", stats);
         }
         if (lastProbe != null) {
             m.put("last_probe", lastProbe);
-            m.put("last_probe_at", java.time.Instant.ofEpochMilli(lastProbeMillis).toString());
+            m.put("last_probe_at", Instant.ofEpochMilli(lastProbeMillis).toString());
         }
         return m;
     }

@@ -2,6 +2,7 @@ package io.github.camelllmrouter.backend;
 
 import java.net.URI;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -9,6 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.camel.Endpoint;
 import org.apache.camel.support.DefaultComponent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code llm:} component: {@code to: llm:http://host:8000?weight=3} is one model server behind a
@@ -71,7 +74,7 @@ public class LlmComponent extends DefaultComponent {
                     }
                     if (engineStatsIntervalMs > 0) {
                         started.vertx().setPeriodic(0, engineStatsIntervalMs, id -> states.values().forEach(s ->
-                                started.scrape(java.net.URI.create(s.id()), healthCheckTimeoutMs).thenAccept(s::engineStats)));
+                                started.scrape(URI.create(s.id()), healthCheckTimeoutMs).thenAccept(s::engineStats)));
                     }
                     if (logStatsIntervalMs > 0) {
                         started.vertx().setPeriodic(logStatsIntervalMs, id -> logStats());
@@ -132,7 +135,7 @@ public class LlmComponent extends DefaultComponent {
 
     /** --log-stats: one line per backend, as the vLLM router prints them. */
     private void logStats() {
-        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("io.github.camelllmrouter.stats");
+        Logger log = LoggerFactory.getLogger("io.github.camelllmrouter.stats");
         for (BackendState s : states.values()) {
             log.info("backend={} {}", s.id(), metrics().describe(s));
         }
@@ -141,12 +144,12 @@ public class LlmComponent extends DefaultComponent {
     /** Active health checks: one probe per backend per interval; results change state only past a threshold. */
     private void probeAll(BackendClient c) {
         for (BackendState state : states.values()) {
-            c.probe(java.net.URI.create(state.id()), healthCheckProbe, state.modelType(), healthCheckTimeoutMs).thenAccept(problem -> {
+            c.probe(URI.create(state.id()), healthCheckProbe, state.modelType(), healthCheckTimeoutMs).thenAccept(problem -> {
                 if (!healthChecks) {
                     return; // turned off while this probe ran: what it found no longer counts
                 }
                 if (state.probed(problem == null, problem, unhealthyThreshold, healthyThreshold)) {
-                    org.slf4j.LoggerFactory.getLogger(LlmComponent.class).warn("backend {} {} by its health check{}",
+                    LoggerFactory.getLogger(LlmComponent.class).warn("backend {} {} by its health check{}",
                             state.id(), problem == null ? "back in rotation" : "out of rotation",
                             problem == null ? "" : ": " + problem);
                     metrics().healthChange(state.id(), problem == null);
@@ -180,7 +183,7 @@ public class LlmComponent extends DefaultComponent {
     }
 
     // started producers per backend: a backend no route (nor discovery) uses any more is forgotten
-    private final Map<String, Integer> users = new java.util.HashMap<>();
+    private final Map<String, Integer> users = new HashMap<>();
 
     /** A producer of this backend starts: its state is kept, probed, and shown on /health and /metrics. */
     BackendState acquire(String backendId, String type) {
@@ -239,7 +242,7 @@ public class LlmComponent extends DefaultComponent {
                     });
                 }
                 if (getCamelContext() == null || !getCamelContext().isStopping()) {
-                    org.slf4j.LoggerFactory.getLogger(LlmComponent.class).info("backend {} no longer used by any route: forgotten", backendId);
+                    LoggerFactory.getLogger(LlmComponent.class).info("backend {} no longer used by any route: forgotten", backendId);
                 }
                 return;
             }
@@ -407,7 +410,7 @@ public class LlmComponent extends DefaultComponent {
 
     /** health (GET /health), models (GET /v1/models) or request (a real max_tokens=1 chat completion). */
     public void setHealthCheckProbe(String healthCheckProbe) {
-        if (!java.util.Set.of("health", "models", "request").contains(healthCheckProbe)) {
+        if (!Set.of("health", "models", "request").contains(healthCheckProbe)) {
             throw new IllegalArgumentException("health-check-probe must be health, models or request, got '" + healthCheckProbe + "'");
         }
         this.healthCheckProbe = healthCheckProbe;
@@ -438,7 +441,7 @@ public class LlmComponent extends DefaultComponent {
      * two choices on requests in flight; with a session key, sessions stay sticky and the rest are balanced).
      */
     public void setRoutingLogic(String routingLogic) {
-        if (!java.util.Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(routingLogic)) {
+        if (!Set.of("roundrobin", "session", "least-loaded", "prefixaware").contains(routingLogic)) {
             throw new IllegalArgumentException("routing-logic must be roundrobin, session, least-loaded or prefixaware, got '"
                     + routingLogic + "'");
         }

@@ -3,6 +3,8 @@ package io.github.camelllmrouter.backend;
 import java.util.concurrent.CompletionException;
 
 import io.github.camelllmrouter.http.LlmCall;
+import io.github.camelllmrouter.http.RouterTracing;
+import io.opentelemetry.api.trace.Span;
 import io.vertx.core.http.HttpMethod;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
@@ -50,7 +52,7 @@ class LlmProducer extends DefaultAsyncProducer {
         call.nextAttempt();
         String model = call.request().model();
         long sent = System.nanoTime();
-        io.opentelemetry.api.trace.Span span = io.github.camelllmrouter.http.RouterTracing.startAttempt(call, endpoint.base());
+        Span span = RouterTracing.startAttempt(call, endpoint.base());
         endpoint.getComponent().client()
                 .call(endpoint.base(), endpoint.backendId(), "GET".equals(call.method()) ? HttpMethod.GET : HttpMethod.POST,
                         call.path(), call.clientHeaders(), call.request().body(), call.request().contentType(),
@@ -58,7 +60,7 @@ class LlmProducer extends DefaultAsyncProducer {
                 .whenComplete((response, error) -> {
                     call.addBackendNanos(System.nanoTime() - sent);
                     Throwable failure = error instanceof CompletionException ? error.getCause() : error;
-                    io.github.camelllmrouter.http.RouterTracing.endAttempt(span,
+                    RouterTracing.endAttempt(span,
                             response != null ? response.status() : failure instanceof BackendException b ? b.status() : 0,
                             failure instanceof BackendException b ? b.reason() : failure != null ? failure.getClass().getSimpleName() : null);
                     if (error != null) {

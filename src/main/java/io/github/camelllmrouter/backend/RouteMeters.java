@@ -29,7 +29,8 @@ import org.apache.camel.support.RoutePolicySupport;
  * what that policy does on every exchange and route: a {@code String.format} of a property name, three times (a
  * request passes three routes; a fifth of the router's allocations under load). Installed by
  * {@code camel.beans.routeMeters}, with {@code camel.metrics.enable-route-policy = false}; stands aside if Camel's
- * own policy is on, so nothing is counted twice.
+ * own policy is on, so nothing is counted twice. It writes camel-micrometer's default names, by route and for the
+ * context (its {@code camel.metrics.naming-strategy = legacy} and {@code route-policy-level} do not apply).
  */
 public class RouteMeters implements RoutePolicyFactory, CamelContextAware {
 
@@ -75,34 +76,41 @@ public class RouteMeters implements RoutePolicyFactory, CamelContextAware {
     /** One route's meters, and the context's for an exchange that starts here. */
     private final class Policy extends RoutePolicySupport {
 
-        private MeterRegistry registry;
         private final String started;
         private final String startedInContext;
-        private Meters route;
-        private Meters all;
+        private volatile MeterRegistry registry;
+        private volatile Meters route;
+        private volatile Meters all;
 
         Policy(String routeId) {
             this.started = "LlmRouterRouteStarted-" + routeId;
             this.startedInContext = "LlmRouterContextStarted-" + routeId;
         }
 
+        /** As Camel's policy: a route's series appear when it starts, on the registry its metrics use (none: off). */
         @Override
-        public void onInit(Route r) {
-            super.onInit(r);
-            // the registry Camel's own policy would use
-            registry = MicrometerUtils.getOrCreateMeterRegistry(r.getCamelContext().getRegistry(),
+        public void onStart(Route r) {
+            MeterRegistry registry = MicrometerUtils.getMeterRegistryFromCamelRegistry(r.getCamelContext().getRegistry(),
                     MicrometerConstants.METRICS_REGISTRY_NAME);
-            route = new Meters(registry, r, NAMES.getTags(r), NAMES.getExchangeStatusTags(r), "Route performance metrics");
-            all = context(registry, r.getCamelContext());
+            if (registry != null && route == null) {
+                this.registry = registry;
+                route = new Meters(registry, r, NAMES.getTags(r), NAMES.getExchangeStatusTags(r), "Route performance metrics");
+                all = context(registry, r.getCamelContext());
+            }
         }
 
         @Override
         public void onRemove(Route r) {
-            route.remove(registry);
+            if (route != null) {
+                route.remove(registry);
+            }
         }
 
         @Override
         public void onExchangeBegin(Route r, Exchange exchange) {
+            if (route == null) {
+                return;
+            }
             long now = System.nanoTime();
             exchange.setProperty(started, now);
             if (first(exchange)) {
@@ -112,6 +120,9 @@ public class RouteMeters implements RoutePolicyFactory, CamelContextAware {
 
         @Override
         public void onExchangeDone(Route r, Exchange exchange) {
+            if (route == null) {
+                return;
+            }
             long now = System.nanoTime();
             route.done(exchange, exchange.removeProperty(started), now);
             Object inContext = exchange.removeProperty(startedInContext);

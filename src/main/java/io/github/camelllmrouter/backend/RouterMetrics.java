@@ -94,19 +94,24 @@ public final class RouterMetrics {
         public int hashCode() {
             return 31 * name.hashCode() + Arrays.hashCode(tags);
         }
+
+        /** The key kept in the map: with its own copy of the tags, whatever the caller does with its array. */
+        MeterKey stored() {
+            return new MeterKey(name, tags.clone());
+        }
     }
 
     private Counter counter(String name, String help, String... tags) {
         MeterKey key = new MeterKey(name, tags);
         Meter m = meters.get(key);
-        return (Counter) (m != null ? m : meters.computeIfAbsent(key,
+        return (Counter) (m != null ? m : meters.computeIfAbsent(key.stored(),
                 k -> Counter.builder(name).description(help).tags(tags).register(registry)));
     }
 
     private Timer timer(String name, String help, Duration[] slos, String... tags) {
         MeterKey key = new MeterKey(name, tags);
         Meter m = meters.get(key);
-        return (Timer) (m != null ? m : meters.computeIfAbsent(key, k -> {
+        return (Timer) (m != null ? m : meters.computeIfAbsent(key.stored(), k -> {
             Timer.Builder t = Timer.builder(name).description(help).tags(tags);
             return (slos == null ? t.publishPercentileHistogram() : t.serviceLevelObjectives(slos)).register(registry);
         }));

@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -55,7 +56,7 @@ public final class DiscoveredBackends {
         removedListeners.forEach(l -> l.accept(backendUrl));
     }
 
-    private final List<Consumer<String>> removedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> removedListeners = new CopyOnWriteArrayList<>();
 
     /** Told the URL of each backend that leaves (a load balancer then stops its producer). */
     public void onRemoved(Consumer<String> listener) {

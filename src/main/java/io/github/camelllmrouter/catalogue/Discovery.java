@@ -1,15 +1,22 @@
 package io.github.camelllmrouter.catalogue;
 
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.github.camelllmrouter.backend.LlmComponent;
 import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Resource;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import org.slf4j.Logger;
@@ -38,7 +45,7 @@ public final class Discovery implements AutoCloseable {
     private final Set<String> sources = new LinkedHashSet<>();
     private LiveRoutes live;
     private K8sDiscovery informer;
-    private io.fabric8.kubernetes.client.KubernetesClient kubernetes;
+    private KubernetesClient kubernetes;
     private Map<String, String> running;
     private boolean handingOver; // between start(rp, true) and handOver: models found wait for the hand-over
 
@@ -62,13 +69,13 @@ public final class Discovery implements AutoCloseable {
      */
     public synchronized void start(Map<String, String> rp, boolean handOver) {
         boolean replacing = informer != null || !registry.backends().isEmpty();
-        io.fabric8.kubernetes.client.ConfigBuilder config = new io.fabric8.kubernetes.client.ConfigBuilder();
+        ConfigBuilder config = new ConfigBuilder();
         String api = ModelCatalogue.routerKey(rp, "k8s-api-url", null);
         if (api != null) {
             config.withMasterUrl(api).withTrustCerts("true".equalsIgnoreCase(ModelCatalogue.routerKey(rp, "k8s-trust-certs", "false")));
         }
         // the new watch first: if it cannot be made, the running one goes on
-        io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+        KubernetesClient client = new KubernetesClientBuilder()
                 .withConfig(config.build()).build();
         String namespace = ModelCatalogue.routerKey(rp, "k8s-namespace",
                 client.getNamespace() != null ? client.getNamespace() : "default");
@@ -121,8 +128,8 @@ public final class Discovery implements AutoCloseable {
     }
 
     /** Completes once the running watch has read its first list of pods (see {@link K8sDiscovery#initial()}). */
-    public synchronized java.util.concurrent.CompletableFuture<Void> initial() {
-        return informer == null ? java.util.concurrent.CompletableFuture.completedFuture(null) : informer.initial();
+    public synchronized CompletableFuture<Void> initial() {
+        return informer == null ? CompletableFuture.completedFuture(null) : informer.initial();
     }
 
     /**
@@ -131,18 +138,18 @@ public final class Discovery implements AutoCloseable {
      * model found gets its route at once. A route loaded from {@code replaced} does not count as serving a model.
      */
     public synchronized void handOver(Map<String, String> changes, String replaced) throws LiveRoutes.InvalidRoutes {
-        Map<String, String> found = new java.util.LinkedHashMap<>();
+        Map<String, String> found = new LinkedHashMap<>();
         // the registry's models, not those newModel was told of: that runs on its own thread, maybe later
         for (String model : registry.models()) {
             ModelConsumer serving = ModelComponent.of(context).current(model);
-            org.apache.camel.spi.Resource from = serving == null || serving.getRoute() == null ? null
+            Resource from = serving == null || serving.getRoute() == null ? null
                     : serving.getRoute().getSourceResource();
             String location = from == null ? null : from.getLocation();
             if (serving == null || location != null && (location.equals(replaced) || location.endsWith(":" + replaced))) {
                 found.put(source(model), RoutesYaml.discovered(model));
             }
         }
-        Map<String, String> all = new java.util.LinkedHashMap<>(changes);
+        Map<String, String> all = new LinkedHashMap<>(changes);
         all.putAll(found);
         try {
             if (!all.isEmpty()) {
@@ -204,7 +211,7 @@ public final class Discovery implements AutoCloseable {
     }
 
     private static Map<String, String> keys(Map<String, String> rp) {
-        Map<String, String> k = new java.util.TreeMap<>();
+        Map<String, String> k = new TreeMap<>();
         for (String key : KEYS) {
             k.put(key, ModelCatalogue.routerKey(rp, key, ""));
         }

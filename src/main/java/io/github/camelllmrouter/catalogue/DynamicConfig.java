@@ -8,10 +8,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -40,7 +44,7 @@ public final class DynamicConfig implements AutoCloseable {
             "static_backend_health_check_timeout_seconds");
     /** Fields of the vLLM router's DynamicRouterConfig that configure what this router does not have: a warning. */
     static final Set<String> IGNORED = Set.of("callbacks", "static_model_labels", "prefill_model_labels", "decode_model_labels");
-    private static final Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<String> WARNED = ConcurrentHashMap.newKeySet();
     static final Set<String> LOGICS = Set.of("roundrobin", "session", "least-loaded", "prefixaware");
 
     private final Path file;
@@ -138,7 +142,7 @@ public final class DynamicConfig implements AutoCloseable {
         for (String key : config.keySet()) {
             if (!FIELDS.contains(key) && !WHEN_GIVEN.contains(key)) {
                 throw new IllegalArgumentException("has an unknown field '" + key + "' (known: "
-                        + java.util.stream.Stream.concat(FIELDS.stream(), WHEN_GIVEN.stream()).sorted()
+                        + Stream.concat(FIELDS.stream(), WHEN_GIVEN.stream()).sorted()
                         .collect(Collectors.joining(", ")) + ")");
             }
         }
@@ -310,7 +314,7 @@ public final class DynamicConfig implements AutoCloseable {
                 catalogue = ModelCatalogue.fromRouterProperties(now);
             } catch (IllegalArgumentException e) {
                 // the catalogue speaks in flags; this file has fields
-                java.util.regex.Matcher flag = java.util.regex.Pattern.compile("--([a-z-]+)").matcher(e.getMessage());
+                Matcher flag = Pattern.compile("--([a-z-]+)").matcher(e.getMessage());
                 throw new IllegalArgumentException("is invalid: " + flag.replaceAll(m -> m.group(1).replace('-', '_')));
             }
         } catch (IllegalArgumentException e) {

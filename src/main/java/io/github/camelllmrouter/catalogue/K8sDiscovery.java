@@ -1,6 +1,14 @@
 package io.github.camelllmrouter.catalogue;
 
 import java.net.URI;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -24,9 +32,9 @@ public final class K8sDiscovery implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean initialDone;
     // the backends this watch put in the registry, and which pods it has read (for initial())
-    private final java.util.Set<String> found = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private final java.util.Map<String, java.util.concurrent.CompletableFuture<Void>> read = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.CompletableFuture<Void> initial;
+    private final Set<String> found = ConcurrentHashMap.newKeySet();
+    private final Map<String, CompletableFuture<Void>> read = new ConcurrentHashMap<>();
+    private final CompletableFuture<Void> initial;
 
     public K8sDiscovery(KubernetesClient client, String namespace, String labelSelector, int port, long resyncMs,
                         BackendClient http, DiscoveredBackends backends) {
@@ -91,21 +99,21 @@ public final class K8sDiscovery implements AutoCloseable {
         });
         try {
             // the first list of pods, with a time limit (an unreachable API server must not hang the caller)
-            informer.start().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            informer.start().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             informer.close();
             throw new IllegalStateException("interrupted while listing the pods");
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             informer.close();
             throw new IllegalStateException("the Kubernetes API did not list the pods of namespace " + namespace
-                    + (e instanceof java.util.concurrent.TimeoutException ? " within 30 s" : ": " + e.getCause().getMessage()));
+                    + (e instanceof TimeoutException ? " within 30 s" : ": " + e.getCause().getMessage()));
         }
         // the first list is in the cache; its pods' events may still be on their way
-        this.initial = java.util.concurrent.CompletableFuture.allOf(informer.getStore().list().stream()
-                        .map(this::url).filter(java.util.Objects::nonNull).map(this::read)
-                        .toArray(java.util.concurrent.CompletableFuture[]::new))
-                .completeOnTimeout(null, 15, java.util.concurrent.TimeUnit.SECONDS)
+        this.initial = CompletableFuture.allOf(informer.getStore().list().stream()
+                        .map(this::url).filter(Objects::nonNull).map(this::read)
+                        .toArray(CompletableFuture[]::new))
+                .completeOnTimeout(null, 15, TimeUnit.SECONDS)
                 .whenComplete((v, e) -> {
                     initialDone = true; // later pods need no tracking
                     read.clear();
@@ -117,8 +125,8 @@ public final class K8sDiscovery implements AutoCloseable {
         return ip == null || ip.isBlank() ? null : "http://" + ip + ":" + port;
     }
 
-    private java.util.concurrent.CompletableFuture<Void> read(String url) {
-        return read.computeIfAbsent(url, u -> new java.util.concurrent.CompletableFuture<>());
+    private CompletableFuture<Void> read(String url) {
+        return read.computeIfAbsent(url, u -> new CompletableFuture<>());
     }
 
     private void wasRead(String url) {
@@ -131,13 +139,13 @@ public final class K8sDiscovery implements AutoCloseable {
      * Completes once every pod of the first list has been read (its models asked for), or after 15 s: from then
      * on, {@link #found()} is what this selection has.
      */
-    public java.util.concurrent.CompletableFuture<Void> initial() {
+    public CompletableFuture<Void> initial() {
         return initial;
     }
 
     /** The backends this watch has found and that are still there. */
-    public java.util.Set<String> found() {
-        return java.util.Set.copyOf(found);
+    public Set<String> found() {
+        return Set.copyOf(found);
     }
 
     static boolean ready(Pod pod) {

@@ -1,5 +1,6 @@
 package io.github.camelllmrouter.catalogue;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +29,8 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.builder.RouteConfigurationBuilder;
+import org.apache.camel.model.CircuitBreakerDefinition;
 import org.apache.camel.model.Model;
 import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteConfigurationDefinition;
@@ -35,6 +38,7 @@ import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.model.SendDefinition;
 import org.apache.camel.model.ToDynamicDefinition;
 import org.apache.camel.spi.Resource;
+import org.apache.camel.support.EndpointHelper;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import org.slf4j.Logger;
@@ -160,7 +164,7 @@ public final class LiveRoutes implements AutoCloseable {
     }
 
     private boolean isFile(String source) {
-        return dir != null && source.startsWith(dir.toString() + java.io.File.separator);
+        return dir != null && source.startsWith(dir.toString() + File.separator);
     }
 
     private Map<Path, String> scan() {
@@ -366,7 +370,7 @@ public final class LiveRoutes implements AutoCloseable {
                 throw new InvalidRoutes("unsupported content");
             }
             routes.addAll(rb.configureRoutes(context).getRoutes());
-            if (rb instanceof org.apache.camel.builder.RouteConfigurationBuilder rcb) {
+            if (rb instanceof RouteConfigurationBuilder rcb) {
                 rcb.configuration();
                 configurations.addAll(rcb.getRouteConfigurationCollection().getRouteConfigurations());
             }
@@ -487,7 +491,7 @@ public final class LiveRoutes implements AutoCloseable {
                 into.add(name);
             }
             targets(p.getOutputs(), into);
-            if (p instanceof org.apache.camel.model.CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
+            if (p instanceof CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
                 targets(cb.getOnFallback().getOutputs(), into);
             }
         }
@@ -503,7 +507,7 @@ public final class LiveRoutes implements AutoCloseable {
         for (ProcessorDefinition<?> p : outputs) {
             if (p instanceof SendDefinition<?> send && send.getEndpointUri() != null) {
                 try {
-                    if (failed.startsWith(org.apache.camel.support.EndpointHelper.normalizeEndpointUri(send.getEndpointUri()))) {
+                    if (failed.startsWith(EndpointHelper.normalizeEndpointUri(send.getEndpointUri()))) {
                         return p.getLineNumber();
                     }
                 } catch (Exception e) {
@@ -511,7 +515,7 @@ public final class LiveRoutes implements AutoCloseable {
                 }
             }
             int inner = lineOfFailedEndpoint(p.getOutputs(), reason);
-            if (inner < 0 && p instanceof org.apache.camel.model.CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
+            if (inner < 0 && p instanceof CircuitBreakerDefinition cb && cb.getOnFallback() != null) {
                 inner = lineOfFailedEndpoint(cb.getOnFallback().getOutputs(), reason);
             }
             if (inner > 0) {

@@ -3,11 +3,13 @@ package io.github.camelllmrouter.catalogue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
+import org.apache.camel.Route;
 import org.apache.camel.support.DefaultComponent;
 
 /**
@@ -83,11 +85,11 @@ public class ModelComponent extends DefaultComponent {
      */
     public List<String> models(CamelContext context) {
         DiscoveredBackends discovered = context.getRegistry().lookupByNameAndType(DiscoveredBackends.BEAN, DiscoveredBackends.class);
-        java.util.Set<String> live = discovered == null ? java.util.Set.of() : discovered.models();
+        Set<String> live = discovered == null ? Set.of() : discovered.models();
         List<String> names = new ArrayList<>();
         for (String name : names()) {
             ModelConsumer c = current(name);
-            org.apache.camel.Route route = c == null ? null : context.getRoute(c.getRouteId());
+            Route route = c == null ? null : context.getRoute(c.getRouteId());
             if (route == null || !"discovered".equals(route.getGroup()) || live.contains(name)) {
                 names.add(name);
             }

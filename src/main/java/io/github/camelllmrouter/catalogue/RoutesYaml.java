@@ -1,5 +1,6 @@
 package io.github.camelllmrouter.catalogue;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -59,7 +60,7 @@ public final class RoutesYaml {
     /** The route of a model found by service discovery: its backends are whatever discovery finds now. */
     public static String discovered(String model) {
         StringBuilder y = new StringBuilder();
-        model(y, new ModelCatalogue.Model(model, "chat", java.util.List.of(), null));
+        model(y, new ModelCatalogue.Model(model, "chat", List.of(), null));
         return y.toString().replace("    group: models\n", "    group: discovered\n")
                 .replace("                  steps:\n", "                  steps:\n                    - to: \"llm:discovered\"\n");
     }

@@ -1,6 +1,10 @@
 package io.github.camelllmrouter.demo;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -104,9 +108,9 @@ final class FakeAnswers {
     static String embeddings(String quotedModel, boolean base64) {
         String vector = "[0.1,0.2,0.3]";
         if (base64) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
             b.putFloat(0.1f).putFloat(0.2f).putFloat(0.3f);
-            vector = "\"" + java.util.Base64.getEncoder().encodeToString(b.array()) + "\"";
+            vector = "\"" + Base64.getEncoder().encodeToString(b.array()) + "\"";
         }
         return "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":" + vector + "}]"
                 + ",\"model\":" + quotedModel + ",\"usage\":{\"prompt_tokens\":5,\"total_tokens\":5}}";
@@ -219,7 +223,7 @@ final class FakeAnswers {
      * the text in deltas, the usage at the end.
      */
     static List<String> namedEvents(String path, String quotedModel, int deltas) {
-        List<String> events = new java.util.ArrayList<>();
+        List<String> events = new ArrayList<>();
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < deltas; i++) {
             text.append('w').append(i).append(' ');
@@ -254,7 +258,7 @@ final class FakeAnswers {
 
     /** vLLM's streamed transcription (or translation): one transcription.chunk per word, then [DONE]. */
     static List<String> transcriptionEvents(String quotedModel, int deltas) {
-        List<String> events = new java.util.ArrayList<>();
+        List<String> events = new ArrayList<>();
         for (int i = 0; i < deltas; i++) {
             events.add("data: {\"id\":\"trsc-fake\",\"object\":\"transcription.chunk\",\"created\":1733000000,\"model\":"
                     + quotedModel + ",\"choices\":[{\"delta\":{\"content\":\"w" + i + " \"}}]}\n\n");

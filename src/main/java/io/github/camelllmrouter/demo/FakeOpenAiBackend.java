@@ -12,6 +12,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.github.camelllmrouter.demo.FakeAnswers.Parsed;
 import io.vertx.core.AbstractVerticle;
@@ -69,13 +71,13 @@ public final class FakeOpenAiBackend {
     }
 
     /** The other JSON endpoints a vLLM server has that the vLLM router proxies by model. */
-    private static final java.util.Set<String> OTHER_JSON = java.util.Set.of("/v1/responses", "/v1/messages", "/tokenize",
+    private static final Set<String> OTHER_JSON = Set.of("/v1/responses", "/v1/messages", "/tokenize",
             "/detokenize", "/v1/rerank", "/rerank", "/v1/score", "/score", "/v1/images/generations", "/v1/images/edits",
             "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/audio/speech");
     /** The model field of a multipart/form-data body. */
-    private static final java.util.regex.Pattern FORM_MODEL = java.util.regex.Pattern.compile(
+    private static final Pattern FORM_MODEL = Pattern.compile(
             "name=\"model\"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r]*)\r\n");
-    private static final java.util.regex.Pattern FORM_STREAM_TRUE = java.util.regex.Pattern.compile(
+    private static final Pattern FORM_STREAM_TRUE = Pattern.compile(
             "name=\"stream\"\r\n(?:[^\r\n]+\r\n)*\r\ntrue\r\n");
     /** What /v1/audio/speech answers: every byte value, so that a relay that changes one is seen. */
     public static final byte[] SPEECH = speech();
@@ -435,7 +437,7 @@ public final class FakeOpenAiBackend {
 
     /** A form's model and stream fields as the JSON the answers are made from. */
     private static String formAsJson(String form) {
-        java.util.regex.Matcher m = FORM_MODEL.matcher(form);
+        Matcher m = FORM_MODEL.matcher(form);
         boolean stream = FORM_STREAM_TRUE.matcher(form).find();
         return m.find() ? "{\"model\":" + FakeAnswers.quote(m.group(1)) + (stream ? ",\"stream\":true" : "") + "}" : "{}";
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,6 +19,7 @@ import io.github.camelllmrouter.catalogue.LiveRoutes;
 import io.github.camelllmrouter.catalogue.ModelComponent;
 import io.github.camelllmrouter.openai.OpenAiException;
 import io.github.camelllmrouter.backend.VllmRouterGauges;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.Exchange;
 
@@ -65,7 +67,7 @@ public class ApiEndpoints {
     public void engines(Exchange exchange) throws JsonProcessingException {
         LlmComponent llm = exchange.getContext().getComponent("llm", LlmComponent.class);
         List<Map<String, Object>> engines = new ArrayList<>();
-        for (Map.Entry<String, java.util.Set<String>> e : EngineTable.modelsByBackend(exchange.getContext()).entrySet()) {
+        for (Map.Entry<String, Set<String>> e : EngineTable.modelsByBackend(exchange.getContext()).entrySet()) {
             BackendState state = llm.state(e.getKey());
             Map<String, Object> card = new LinkedHashMap<>();
             card.put("engine_id", state != null ? state.engineId() : e.getKey());
@@ -140,10 +142,10 @@ public class ApiEndpoints {
         PrometheusMeterRegistry registry = exchange.getContext().getRegistry().findSingleByType(PrometheusMeterRegistry.class);
         LiveRoutes live = exchange.getContext().getRegistry().lookupByNameAndType(LiveRoutes.BEAN, LiveRoutes.class);
         if (registry != null && live != null && registry.find("llm_router_route_reloads").functionCounter() == null) {
-            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", live, LiveRoutes::succeeded)
+            FunctionCounter.builder("llm_router_route_reloads", live, LiveRoutes::succeeded)
                     .description("Route changes (files in routes/, dynamic config) applied or refused, by result")
                     .tag("result", "succeeded").register(registry);
-            io.micrometer.core.instrument.FunctionCounter.builder("llm_router_route_reloads", live, LiveRoutes::failed)
+            FunctionCounter.builder("llm_router_route_reloads", live, LiveRoutes::failed)
                     .description("Route changes (files in routes/, dynamic config) applied or refused, by result")
                     .tag("result", "failed").register(registry);
         }

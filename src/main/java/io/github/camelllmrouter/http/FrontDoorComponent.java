@@ -5,7 +5,6 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.camelllmrouter.backend.LlmComponent;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.EpollEventLoopGroup;
 import org.apache.camel.component.netty.NettyConfiguration;
 import org.apache.camel.component.netty.http.HttpServerBootstrapFactory;
 import org.apache.camel.component.netty.http.HttpServerConsumerChannelFactory;
@@ -21,7 +20,11 @@ import org.apache.camel.support.service.ServiceHelper;
 public class FrontDoorComponent extends NettyHttpComponent {
 
     private final Map<String, HttpServerBootstrapFactory> servers = new ConcurrentHashMap<>();
-    private final Map<String, EventLoopGroup> sharedLoops = new ConcurrentHashMap<>();
+    private final Map<String, Loops> sharedLoops = new ConcurrentHashMap<>();
+
+    /** The backend client's event loops, and whether they are native (epoll): the server channel must match. */
+    private record Loops(EventLoopGroup group, boolean nativeTransport) {
+    }
 
     @Override
     protected HttpServerBootstrapFactory getOrCreateHttpNettyServerBootstrapFactory(NettyHttpConsumer consumer) {
@@ -35,8 +38,8 @@ public class FrontDoorComponent extends NettyHttpComponent {
         });
         // a later consumer of the port (a route put back after a failed reload) gets the first one's loops:
         // netty-http refuses a consumer whose configuration differs from the first's
-        EventLoopGroup loops = sharedLoops.get(configuration.getAddress());
-        if (loops != null && configuration.getWorkerGroup() == null) {
+        Loops loops = sharedLoops.get(configuration.getAddress());
+        if (loops != null && ownLoops(configuration)) {
             share(configuration, loops);
         }
         return created;
@@ -49,20 +52,23 @@ public class FrontDoorComponent extends NettyHttpComponent {
      * Decided once per address, by its first consumer.
      */
     private void shareEventLoops(String address, NettyConfiguration configuration) {
-        if (configuration.getWorkerGroup() == null && getCamelContext().hasComponent("llm") instanceof LlmComponent llm) {
-            EventLoopGroup loops = llm.client().eventLoops();
+        if (ownLoops(configuration) && getCamelContext().hasComponent("llm") instanceof LlmComponent llm) {
+            Loops loops = new Loops(llm.client().eventLoops(), llm.client().nativeTransport());
             sharedLoops.put(address, loops);
             share(configuration, loops);
         }
     }
 
+    /** A route that names neither loop group: the server may take the backend client's. */
+    private static boolean ownLoops(NettyConfiguration configuration) {
+        return configuration.getWorkerGroup() == null && configuration.getBossGroup() == null;
+    }
+
     /** The loops' transport decides the server channel's: epoll loops serve epoll channels, NIO loops NIO ones. */
-    private void share(NettyConfiguration configuration, EventLoopGroup loops) {
-        configuration.setWorkerGroup(loops);
-        if (configuration.getBossGroup() == null) {
-            configuration.setBossGroup(loops);
-        }
-        configuration.setNativeTransport(loops instanceof EpollEventLoopGroup);
+    private static void share(NettyConfiguration configuration, Loops loops) {
+        configuration.setWorkerGroup(loops.group());
+        configuration.setBossGroup(loops.group());
+        configuration.setNativeTransport(loops.nativeTransport());
     }
 
     private FrontDoor frontDoor() {

@@ -1,16 +1,25 @@
 package io.github.camelllmrouter.http;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.camelllmrouter.access.ApiKey;
 import io.github.camelllmrouter.access.RateGrant;
 import io.github.camelllmrouter.backend.BackendState;
+import io.github.camelllmrouter.backend.RouterMetrics;
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
+import io.opentelemetry.api.trace.Span;
 import org.apache.camel.Exchange;
 
 /**
@@ -28,7 +37,7 @@ public final class LlmCall {
     private final HttpHeaders clientHeaders;
     private final long startNanos = System.nanoTime();
     private final String requestId;
-    private final java.util.concurrent.atomic.AtomicLong backendNanos = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong backendNanos = new AtomicLong();
 
     private volatile LlmRequest request;
     private volatile int attempts;
@@ -45,11 +54,11 @@ public final class LlmCall {
     private volatile Map<String, String> limitHeaders = Map.of();
     private volatile boolean trial;
     private volatile String method;
-    private volatile io.github.camelllmrouter.backend.RouterMetrics routerMetrics;
+    private volatile RouterMetrics routerMetrics;
     private final List<String> trail = new ArrayList<>();
-    private final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile io.github.camelllmrouter.backend.RouterMetrics metrics;
-    private volatile io.opentelemetry.api.trace.Span span;
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private volatile RouterMetrics metrics;
+    private volatile Span span;
 
     public LlmCall(Channel channel, boolean keepAlive, String path, HttpHeaders clientHeaders, String requestId) {
         this.requestId = requestId;
@@ -90,25 +99,25 @@ public final class LlmCall {
         return finished.compareAndSet(false, true);
     }
 
-    public io.github.camelllmrouter.backend.RouterMetrics metrics() {
+    public RouterMetrics metrics() {
         return metrics;
     }
 
-    public void metrics(io.github.camelllmrouter.backend.RouterMetrics metrics) {
+    public void metrics(RouterMetrics metrics) {
         this.metrics = metrics;
     }
 
     /** The request's trace span, or null when tracing is off. */
-    public io.opentelemetry.api.trace.Span span() {
+    public Span span() {
         return span;
     }
 
-    void span(io.opentelemetry.api.trace.Span span) {
+    void span(Span span) {
         this.span = span;
     }
 
     private final CompletableFuture<Void> clientGone = new CompletableFuture<>();
-    private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClose =
+    private final GenericFutureListener<Future<? super Void>> onClose =
             f -> clientGone.complete(null);
 
     /** Stops watching the client's connection (the request is answered). */
@@ -154,7 +163,7 @@ public final class LlmCall {
 
     /** What is left of the request's time budget. */
     public long remainingMs(long budgetMs) {
-        return budgetMs - java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        return budgetMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
     public LlmRequest request() {
@@ -227,22 +236,22 @@ public final class LlmCall {
     }
 
     /** Where an answer the router makes before the model is known is counted (set for every request). */
-    public io.github.camelllmrouter.backend.RouterMetrics routerMetrics() {
+    public RouterMetrics routerMetrics() {
         return routerMetrics;
     }
 
-    void routerMetrics(io.github.camelllmrouter.backend.RouterMetrics metrics) {
+    void routerMetrics(RouterMetrics metrics) {
         this.routerMetrics = metrics;
     }
 
-    private final java.util.concurrent.atomic.AtomicBoolean incomingCounted = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean incomingCounted = new AtomicBoolean();
 
     /**
      * Counts the request once in vllm:num_incoming_requests_total, under the model that first takes it after any
      * alias (as the vLLM router counts the resolved model), whatever fallbacks follow.
      */
     public void countIncoming() {
-        io.github.camelllmrouter.backend.RouterMetrics m = metrics;
+        RouterMetrics m = metrics;
         if (m != null && request != null && incomingCounted.compareAndSet(false, true)) {
             m.incoming(request.model());
         }
@@ -282,7 +291,7 @@ public final class LlmCall {
     public void onLoop(Runnable step) {
         try {
             channel.eventLoop().execute(step);
-        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        } catch (RejectedExecutionException shuttingDown) {
             step.run();
         }
     }
@@ -327,7 +336,7 @@ public final class LlmCall {
 
     /** Headers the router adds to every model answer, so clients and operators can see who served. */
     public Map<String, String> routerHeaders() {
-        java.util.LinkedHashMap<String, String> h = new java.util.LinkedHashMap<>();
+        LinkedHashMap<String, String> h = new LinkedHashMap<>();
         h.put("x-request-id", requestId);
         h.putAll(limitHeaders);
         if (servedModel != null) {

@@ -2,10 +2,14 @@ package io.github.camelllmrouter.http;
 
 import java.util.List;
 
+import io.github.camelllmrouter.backend.BackendException;
 import io.github.camelllmrouter.catalogue.ModelComponent;
+import io.github.camelllmrouter.catalogue.ModelConsumer;
 import io.github.camelllmrouter.openai.LlmRequest;
 import io.github.camelllmrouter.openai.OpenAiException;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -14,7 +18,9 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.github.camelllmrouter.backend.LlmComponent;
 import org.apache.camel.Exchange;
+import org.apache.camel.ExchangePropertyKey;
 import org.apache.camel.RuntimeCamelException;
+import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
 import org.apache.camel.component.netty.http.NettyHttpMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,7 +76,7 @@ public class LlmSteps {
             headers.set(REQUEST_ID, requestId);
         }
         LlmCall call = new LlmCall(exchange.getIn(NettyHttpMessage.class).getHeader(
-                "CamelNettyChannelHandlerContext", io.netty.channel.ChannelHandlerContext.class).channel(),
+                "CamelNettyChannelHandlerContext", ChannelHandlerContext.class).channel(),
                 HttpUtil.isKeepAlive(request), path, headers, requestId);
         call.method(request.method().name());
         // ?id=<engine>: pinned to that engine (GET /engines lists them), as in the vLLM router
@@ -117,7 +123,7 @@ public class LlmSteps {
     /** The content-based router's table: sets variable {@code modelRoute}, or answers 404 for an unknown model. */
     public void resolve(Exchange exchange) {
         String model = exchange.getVariable("model", String.class);
-        io.github.camelllmrouter.catalogue.ModelConsumer route = model == null ? null : models(exchange).current(model);
+        ModelConsumer route = model == null ? null : models(exchange).current(model);
         if (route == null) {
             throw OpenAiException.modelNotFound(model);
         }
@@ -148,7 +154,7 @@ public class LlmSteps {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         // an open breaker calls the fallback without an exception of its own
         String reason = cause != null ? reasonOf(cause) : "breaker_" + exchange.getProperty(
-                org.apache.camel.ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, "open", String.class).toLowerCase();
+                ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, "open", String.class).toLowerCase();
         LlmComponent llm = component(exchange);
         if (call.pinnedEngine() != null) {
             // ?id=<engine>: that engine's answer or failure, never another model's (as in the vLLM router)
@@ -202,9 +208,9 @@ public class LlmSteps {
     static Throwable rootCause(Throwable t) {
         Throwable current = t;
         while (current != null) {
-            if (current instanceof io.github.camelllmrouter.backend.BackendException || current instanceof OpenAiException
-                || current instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException
-                || current instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException) {
+            if (current instanceof BackendException || current instanceof OpenAiException
+                || current instanceof CallNotPermittedException
+                || current instanceof DirectConsumerNotAvailableException) {
                 return current;
             }
             if (current.getCause() == current) {
@@ -217,10 +223,10 @@ public class LlmSteps {
 
     static String reasonOf(Throwable thrown) {
         Throwable cause = rootCause(thrown);
-        if (cause instanceof io.github.camelllmrouter.backend.BackendException b) {
+        if (cause instanceof BackendException b) {
             return b.reason();
         }
-        if (cause instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException) {
+        if (cause instanceof CallNotPermittedException) {
             return "breaker_open";
         }
         return cause.getClass().getSimpleName();

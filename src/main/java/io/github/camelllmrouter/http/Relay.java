@@ -1,5 +1,6 @@
 package io.github.camelllmrouter.http;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -9,7 +10,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.backend.BackendClient;
 import io.github.camelllmrouter.backend.BackendException;
 import io.github.camelllmrouter.backend.BackendResponse;
+import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.openai.OpenAiException;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -26,11 +29,15 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.AsyncProcessor;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,7 +99,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         }
         Object body = exchange.getMessage().getBody();
         if (body instanceof BackendResponse && call.servedModel() != null) {
-            exchange.getContext().getComponent("llm", io.github.camelllmrouter.backend.LlmComponent.class).metrics()
+            exchange.getContext().getComponent("llm", LlmComponent.class).metrics()
                     .overhead(call.servedModel(), call.answerOverheadNanos());
         }
         if (body instanceof BackendResponse response && response.streaming()) {
@@ -112,7 +119,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, "application/json", String.class);
             int status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 200, Integer.class);
             byte[] bytes = exchange.getMessage().getBody(byte[].class);
-            io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", contentType);
+            MultiMap headers = MultiMap.caseInsensitiveMultiMap().add("content-type", contentType);
             writeFull(call, HttpResponseStatus.valueOf(status), headers, bytes == null ? new byte[0] : bytes, Map.of());
             if (call.routerMetrics() != null && call.finishOnce()) {
                 RequestRecord.routerAnswer(call.routerMetrics(), call.requestId(), call.method(), call.path(), call.keyName(), status,
@@ -144,7 +151,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             return;
         }
         ErrorAnswer answer = ErrorAnswer.of(error, call);
-        io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("content-type", "application/json");
+        MultiMap headers = MultiMap.caseInsensitiveMultiMap().add("content-type", "application/json");
         if (answer.retryAfterSeconds() != null) {
             headers.add("retry-after", Long.toString(answer.retryAfterSeconds()));
         }
@@ -162,7 +169,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         }
     }
 
-    private static void writeFull(LlmCall call, HttpResponseStatus status, io.vertx.core.MultiMap backendHeaders,
+    private static void writeFull(LlmCall call, HttpResponseStatus status, MultiMap backendHeaders,
                                   byte[] body, Map<String, String> routerHeaders) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
         copyHeaders(backendHeaders, response.headers());
@@ -178,7 +185,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         }
     }
 
-    private static void copyHeaders(io.vertx.core.MultiMap from, HttpHeaders to) {
+    private static void copyHeaders(MultiMap from, HttpHeaders to) {
         if (from == null) {
             return;
         }
@@ -206,7 +213,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         long lastChunkNanos;
         long events;
         long[] usage;
-        final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>> onClientClose;
+        final GenericFutureListener<Future<? super Void>> onClientClose;
 
         Pump(LlmCall call, BackendResponse response, AsyncCallback callback) {
             this.call = call;
@@ -390,12 +397,12 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 }
                 return new ErrorAnswer(statusOf(e), bodyOf(e), retryAfter);
             }
-            if (error instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException) {
+            if (error instanceof CallNotPermittedException) {
                 return new ErrorAnswer(503, OpenAiException.json("The model is unavailable: its circuit breaker is open"
                         + " and it has no fallback.", "server_error", null, "model_unavailable")
                         .getBytes(StandardCharsets.UTF_8), retryAfter);
             }
-            if (error instanceof org.apache.camel.component.direct.DirectConsumerNotAvailableException) {
+            if (error instanceof DirectConsumerNotAvailableException) {
                 // the model's route was removed while this request was on its way to it
                 LlmCall c = call;
                 String model = c.request() != null ? c.request().model() : "?";
@@ -422,7 +429,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                     if (node != null && node.path("error").isObject()) {
                         return e.body();
                     }
-                } catch (java.io.IOException ignored) {
+                } catch (IOException ignored) {
                     // not JSON: wrapped below
                 }
             }

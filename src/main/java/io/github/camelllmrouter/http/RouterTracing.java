@@ -1,5 +1,6 @@
 package io.github.camelllmrouter.http;
 
+import java.net.URI;
 import java.util.concurrent.TimeUnit;
 
 import io.opentelemetry.api.OpenTelemetry;
@@ -94,7 +95,7 @@ public final class RouterTracing {
     }
 
     /** One backend attempt, as a child of the request span. */
-    public static Span startAttempt(LlmCall call, java.net.URI backend) {
+    public static Span startAttempt(LlmCall call, URI backend) {
         Tracer t = tracer;
         Span parent = call.span();
         if (t == null || parent == null) {

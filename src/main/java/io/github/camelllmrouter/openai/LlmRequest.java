@@ -6,6 +6,7 @@ import java.util.Arrays;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
@@ -101,7 +102,7 @@ public final class LlmRequest {
             if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
                 throw OpenAiException.badRequest("invalid_json", null, "The request body is not valid JSON.");
             }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw OpenAiException.badRequest("invalid_json", null,
                     "The request body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
