@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.access.KeysFile;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,6 +60,36 @@ class SharedLimitsIT {
             }
         });
         return p;
+    }
+
+    /**
+     * A TCP relay to Redis that holds back Redis's first answer on each connection by {@code delayMs}: a connection
+     * whose handshake takes longer than a command's timeout (a busy machine, a far Redis).
+     */
+    int slowHandshake(int redisPort, long delayMs) throws Exception {
+        NetServer server = vertx.createNetServer().connectHandler(in -> {
+            in.pause();
+            vertx.createNetClient().connect(redisPort, "127.0.0.1").onSuccess(out -> {
+                boolean[] first = {true};
+                out.handler(b -> {
+                    if (first[0]) {
+                        first[0] = false;
+                        out.pause();
+                        vertx.setTimer(delayMs, t -> {
+                            in.write(b);
+                            out.resume();
+                        });
+                    } else {
+                        in.write(b);
+                    }
+                });
+                in.handler(out::write);
+                in.closeHandler(v -> out.close());
+                out.closeHandler(v -> in.close());
+                in.resume();
+            }).onFailure(e -> in.close());
+        });
+        return server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).actualPort();
     }
 
     int router(Path dir, String backend, Path keys, int redisPort) throws Exception {
@@ -147,5 +178,27 @@ class SharedLimitsIT {
         }
         List<Integer> again = spread(ports, 10);
         assertThat(again.stream().filter(s -> s == 200).count()).isEqualTo(10);
+    }
+
+    @Test
+    void a_redis_whose_handshake_takes_longer_than_a_commands_timeout_is_shared_from_the_start(@TempDir Path dir)
+            throws Exception {
+        int redisPort = RouterFixture.freePort();
+        redis = redis(dir, redisPort);
+        int slow = slowHandshake(redisPort, 700);
+        FakeOpenAiBackend backend = new FakeOpenAiBackend(vertx, "b1", "m-a");
+        backend.start(0);
+        Path keys = dir.resolve("keys.yaml");
+        Files.writeString(keys, "keys:\n  - name: shared\n    sha256: " + KeysFile.sha256(KEY)
+                + "\n    limits: { requests_per_minute: 10 }\n");
+        // commands time out after 250 ms (the default); the handshake takes 700 ms
+        int port = router(dir, backend.url(), keys, slow);
+        awaitUp(port);
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+                assertThat(JSON.readTree(health(port)).path("rate_limits").path("status").asText()).isEqualTo("ok"));
+        HttpResponse<String> answer = chat(port).get(30, TimeUnit.SECONDS);
+        assertThat(answer.statusCode()).isEqualTo(200);
+        assertThat(answer.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("9");
+        assertThat(backend.count()).isEqualTo(1);
     }
 }

@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
 final class RedisBuckets implements Buckets, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisBuckets.class);
+    /** Opening the connection (TCP, the handshake) may take longer than a command: a busy replica just started. */
+    private static final long CONNECT_MS = 2000;
 
     private final String where;
     private final RedisClient client;
@@ -52,7 +54,8 @@ final class RedisBuckets implements Buckets, AutoCloseable {
     RedisBuckets(String url, long timeoutMs) {
         RedisURI uri = RedisURI.create(url);
         this.where = uri.getHost() + ":" + uri.getPort();
-        uri.setTimeout(Duration.ofMillis(timeoutMs));
+        // the URI's timeout bounds the connect and its handshake; commands get their own, below
+        uri.setTimeout(Duration.ofMillis(Math.max(CONNECT_MS, timeoutMs)));
         this.client = RedisClient.create(uri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
@@ -75,6 +78,7 @@ final class RedisBuckets implements Buckets, AutoCloseable {
                     .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
                     .requestTimeout(Duration.ofMillis(timeoutMs))
                     .build().asAsync();
+            warmUp();
             connection = c;
             proxies.clear();
             up = true;
@@ -84,6 +88,21 @@ final class RedisBuckets implements Buckets, AutoCloseable {
             up = false;
             lastError = e.getMessage();
             return false;
+        }
+    }
+
+    /**
+     * One bucket operation before the first request's: the first one through Lettuce and Bucket4j loads their
+     * classes, which on a cold JVM can take longer than a command's timeout (the request would then count alone).
+     */
+    private void warmUp() {
+        try {
+            buckets.builder().build("llm-router:warm-up", Buckets.perMinute(1)).tryConsume(1)
+                    .get(Math.max(CONNECT_MS, timeoutMs), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.debug("rate limits: warm-up on Redis at {} failed", where, e);
         }
     }
 
