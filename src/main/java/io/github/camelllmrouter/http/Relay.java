@@ -207,6 +207,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         final AtomicBoolean finished = new AtomicBoolean();
         volatile long idleTimer = -1;
         volatile long totalTimer = -1;
+        volatile long lastDataNanos;
         volatile boolean sentData;
         boolean flushQueued; // on the client's event loop only
         long firstChunkNanos;
@@ -247,7 +248,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             writeSoon(head);
             totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
                     + totalTimeoutMs + " ms."));
-            armIdleTimer();
+            lastDataNanos = System.nanoTime();
+            armIdleTimer(idleTimeoutMs);
             // the client went away: close the backend connection so the model stops generating (armed after
             // the timers, so that a client already gone cancels them)
             channel.closeFuture().addListener(onClientClose);
@@ -256,7 +258,6 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                     return;
                 }
                 sentData = true;
-                armIdleTimer();
                 byte[] bytes = buffer.getBytes();
                 observe(bytes);
                 ChannelFuture write = writeSoon(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
@@ -300,13 +301,24 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             return write;
         }
 
-        private void armIdleTimer() {
-            long previous = idleTimer;
-            if (previous >= 0) {
-                vertx.cancelTimer(previous);
-            }
-            idleTimer = vertx.setTimer(idleTimeoutMs, id -> cut("stream_idle_timeout", "The backend "
-                    + response.backend() + " sent nothing for " + idleTimeoutMs + " ms."));
+        /**
+         * One timer for the stream's silence, not one per chunk: a chunk only notes when it came, and when the
+         * timer fires it ends the stream if nothing came for the idle timeout, or waits out what is left of it
+         * from the last chunk (as Netty's IdleStateHandler does).
+         */
+        private void armIdleTimer(long delayMs) {
+            idleTimer = vertx.setTimer(delayMs, id -> {
+                long quietMs = (System.nanoTime() - lastDataNanos) / 1_000_000;
+                if (finished.get()) {
+                    return;
+                }
+                if (quietMs >= idleTimeoutMs) {
+                    cut("stream_idle_timeout", "The backend " + response.backend() + " sent nothing for "
+                            + idleTimeoutMs + " ms.");
+                } else {
+                    armIdleTimer(idleTimeoutMs - quietMs);
+                }
+            });
         }
 
         /**
@@ -342,6 +354,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 call.metrics().interTokenLatency(call.servedModel(), call.servedBackend(), now - lastChunkNanos);
             }
             lastChunkNanos = now;
+            lastDataNanos = now;
             long[] u = RequestRecord.usage(bytes);
             if (u != null) {
                 usage = u;

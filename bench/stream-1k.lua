@@ -1,0 +1,4 @@
+-- wrk script: one streamed chat completion per request (the same 0.9 KB body as chat-1k.lua, "stream": true)
+wrk.method = "POST"
+wrk.body = '{"model":"bench","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly, in plain language, without lists or code unless the user asks for them. If you do not know, say so."},{"role":"user","content":"Summarise in two sentences why a reverse proxy in front of several model servers helps: it spreads the load over the servers, takes a sick one out of rotation, and sends requests for a model nobody serves at the moment to another model, so that users keep getting answers while a node is being rebooted or replaced. Keep it short and friendly, and do not mention any product names."}],"max_tokens":64,"temperature":0.2,"top_p":0.9,"user":"bench-user-0001","stream":true}'
+wrk.headers["Content-Type"] = "application/json"
