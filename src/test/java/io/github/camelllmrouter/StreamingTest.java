@@ -190,8 +190,8 @@ class StreamingTest {
         JsonNode last = JSON.readTree(events.get(3).line().substring(5));
         assertThat(last.path("error").path("code").asText()).isEqualTo("stream_idle_timeout");
         assertThat(events).noneMatch(e -> e.line().contains("[DONE]"));
-        // cut one idle timeout (1000 ms) after the last chunk, not later
-        assertThat(events.get(3).atMs() - events.get(2).atMs()).isBetween(950L, 1500L);
+        // cut one idle timeout (1000 ms) after the last chunk, not an idle timeout after that (about 2000 ms)
+        assertThat(events.get(3).atMs() - events.get(2).atMs()).isBetween(700L, 1600L);
     }
 
     @Test
