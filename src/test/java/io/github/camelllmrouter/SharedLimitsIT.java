@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.access.KeysFile;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.AfterEach;
@@ -200,5 +202,12 @@ class SharedLimitsIT {
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("9");
         assertThat(backend.count()).isEqualTo(1);
+        // counted in Redis, not by the replica alone
+        RedisClient client = RedisClient.create("redis://127.0.0.1:" + redisPort);
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            assertThat(c.sync().keys("llm-router:rate:key:shared:*")).isNotEmpty();
+        } finally {
+            client.shutdown();
+        }
     }
 }

@@ -92,18 +92,26 @@ final class RedisBuckets implements Buckets, AutoCloseable {
     }
 
     /**
-     * One bucket operation before the first request's: the first one through Lettuce and Bucket4j loads their
-     * classes, which on a cold JVM can take longer than a command's timeout (the request would then count alone).
+     * Bucket operations, as a request's, until one answers within a command's timeout (for at most the connect's
+     * time): the first ones through Lettuce and Bucket4j load their code, which on a cold JVM can take longer
+     * than that timeout, and a request whose command times out counts alone.
      */
     private void warmUp() {
-        try {
-            buckets.builder().build("llm-router:warm-up", Buckets.perMinute(1)).tryConsume(1)
-                    .get(Math.max(CONNECT_MS, timeoutMs), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            LOG.debug("rate limits: warm-up on Redis at {} failed", where, e);
-        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CONNECT_MS);
+        Exception last;
+        do {
+            try {
+                take("warm-up", 1, 1).get(CONNECT_MS, TimeUnit.MILLISECONDS);
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                last = e;
+            }
+        } while (System.nanoTime() < deadline);
+        LOG.warn("rate limits: Redis at {} answered no bucket operation within {} ms while connecting ({}); until it"
+                + " does, a request whose command times out counts alone", where, timeoutMs, last.toString());
     }
 
     private void ping() {

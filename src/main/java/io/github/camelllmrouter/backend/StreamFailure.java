@@ -18,6 +18,11 @@ public final class StreamFailure implements Handler<Throwable> {
         this.context = context;
     }
 
+    /** The stream's own Vert.x context: its data, its end and its failure come there. */
+    public Context context() {
+        return context;
+    }
+
     @Override
     public void handle(Throwable failure) {
         Handler<Throwable> h;

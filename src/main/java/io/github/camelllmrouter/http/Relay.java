@@ -31,6 +31,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GenericFutureListener;
+import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
@@ -246,12 +247,11 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             // client woken once), else on its own straight after: the flush is queued behind the drain of what
             // the backend sent while the answer was being set up
             writeSoon(head);
-            totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
-                    + totalTimeoutMs + " ms."));
             lastDataNanos = System.nanoTime();
-            armIdleTimer(idleTimeoutMs);
-            // the client went away: close the backend connection so the model stops generating (armed after
-            // the timers, so that a client already gone cancels them)
+            onStreamContext(this::armTimers);
+            // the client went away: close the backend connection so the model stops generating (added after the
+            // timers are armed or queued: a client already gone finishes the stream, and cancels them or stops
+            // them being armed)
             channel.closeFuture().addListener(onClientClose);
             upstream.handler(buffer -> {
                 if (finished.get()) {
@@ -301,6 +301,28 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             return write;
         }
 
+        /** Runs {@code task} where the stream's data comes (its Vert.x context): a timer's cut never races a chunk. */
+        private void onStreamContext(Runnable task) {
+            Context stream = response.streamFailure().context();
+            if (Vertx.currentContext() == stream) {
+                task.run();
+            } else {
+                stream.runOnContext(v -> task.run());
+            }
+        }
+
+        private void armTimers() {
+            if (finished.get()) {
+                return;
+            }
+            totalTimer = vertx.setTimer(totalTimeoutMs, id -> cut("timeout", "The stream took longer than "
+                    + totalTimeoutMs + " ms."));
+            if (finished.get()) {
+                vertx.cancelTimer(totalTimer); // finished meanwhile on another thread, which may have missed it
+            }
+            armIdleTimer(idleTimeoutMs);
+        }
+
         /**
          * One timer for the stream's silence, not one per chunk: a chunk only notes when it came, and when the
          * timer fires it ends the stream if nothing came for the idle timeout, or waits out what is left of it
@@ -319,6 +341,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                     armIdleTimer(idleTimeoutMs - quietMs);
                 }
             });
+            if (finished.get()) {
+                vertx.cancelTimer(idleTimer); // finished meanwhile on another thread, which may have missed it
+            }
         }
 
         /**
