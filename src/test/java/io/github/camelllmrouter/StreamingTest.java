@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -161,10 +162,47 @@ class StreamingTest {
         }
     }
 
+    @Test
+    void a_client_that_reads_slower_than_the_model_writes_is_not_cut_as_if_the_backend_were_silent() throws Exception {
+        // 50,000 chunks at once: the client's connection fills and the relay pauses the backend (back-pressure); the
+        // backend's silence is then the router's doing and must not count towards its idle timeout (1000 ms here)
+        backend.chunks(50000);
+        backend.chunkDelayMs(0);
+        try (Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096);
+            socket.connect(new InetSocketAddress("127.0.0.1", f.port));
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            out.write(rawPost(RouterFixture.streamChat("m-s")));
+            out.flush();
+            assertThat(readUntil(in, "data:")).startsWith("HTTP/1.1 200");
+            // the client reads nothing for 3 s (this pause is the behaviour under test, not a wait for it): the
+            // router relays what fits in the connection's buffers, then holds the backend for the rest of it
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> true);
+            String rest = readToEnd(in);
+            assertThat(rest).doesNotContain("stream_idle_timeout").contains("data: [DONE]");
+        }
+    }
+
     private byte[] rawPost(String body) {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         return ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "Content-Length: " + b.length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Reads a chunked answer in blocks to its last chunk (a long one: {@link #readUntil} reads byte by byte). */
+    private static String readToEnd(InputStream in) throws IOException {
+        StringBuilder text = new StringBuilder();
+        byte[] buf = new byte[65536];
+        while (text.length() < 5 || !text.substring(text.length() - 5).equals("0\r\n\r\n")) {
+            int n = in.read(buf);
+            if (n < 0) {
+                throw new EOFException("connection closed after " + text.length() + " characters");
+            }
+            text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        return text.toString();
     }
 
     /** Reads the socket until {@code end} has arrived (or fails when the connection closes first). */

@@ -209,6 +209,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         volatile long idleTimer = -1;
         volatile long totalTimer = -1;
         volatile long lastDataNanos;
+        volatile boolean heldForClient; // paused until the client takes what was written
         volatile boolean sentData;
         boolean flushQueued; // on the client's event loop only
         long firstChunkNanos;
@@ -262,9 +263,15 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 observe(bytes);
                 ChannelFuture write = writeSoon(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
                 if (!channel.isWritable()) {
-                    // back-pressure: the client reads slower than the model writes
+                    // back-pressure: the client reads slower than the model writes; the backend's silence while
+                    // it is held is the router's doing, and does not count towards its idle timeout
+                    heldForClient = true;
                     upstream.pause();
-                    write.addListener(f -> upstream.resume());
+                    write.addListener(f -> {
+                        lastDataNanos = System.nanoTime();
+                        heldForClient = false;
+                        upstream.resume();
+                    });
                 }
             });
             upstream.endHandler(v -> {
@@ -334,7 +341,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 if (finished.get()) {
                     return;
                 }
-                if (quietMs >= idleTimeoutMs) {
+                if (heldForClient) {
+                    armIdleTimer(idleTimeoutMs); // a client that never reads is ended by the total timeout
+                } else if (quietMs >= idleTimeoutMs) {
                     cut("stream_idle_timeout", "The backend " + response.backend() + " sent nothing for "
                             + idleTimeoutMs + " ms.");
                 } else {
