@@ -29,6 +29,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.Json;
@@ -58,6 +59,15 @@ public final class BackendClient implements AutoCloseable {
     private final long firstByteTimeoutMs;
     private final long totalTimeoutMs;
     private final IntPredicate retryableStatus;
+    private final boolean http2;
+
+    /**
+     * With HTTP/2, the most requests one backend connection carries at once (fewer if the backend says so). Each
+     * stream has its own flow-control window, and the connection's window is as large as all of them together, so a
+     * stream held back for a slow client never holds back the other streams on its connection.
+     */
+    static final int STREAMS_PER_CONNECTION = 100;
+    private static final int STREAM_WINDOW = 65_535;
 
     public BackendClient(BackendClientOptions options) {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops())
@@ -71,6 +81,13 @@ public final class BackendClient implements AutoCloseable {
                 .setMaxInitialLineLength(16 * 1024)
                 .setMaxHeaderSize(64 * 1024);
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(options.maxConnectionsPerBackend()).setMaxWaitQueueSize(-1);
+        this.http2 = options.http2();
+        if (http2) {
+            http2(http, options.idleConnectionTimeoutSeconds());
+            // the same number of requests in flight: a burst would otherwise open a connection per waiting request
+            pool.setHttp2MaxSize(Math.max(1, (options.maxConnectionsPerBackend() + STREAMS_PER_CONNECTION - 1)
+                    / STREAMS_PER_CONNECTION));
+        }
         this.http = vertx.httpClientBuilder().with(http).with(pool).withConnectHandler(this::connected).build();
         // a request that met a stale pooled connection is sent again on a connection of its own
         this.fresh = vertx.createHttpClient(new HttpClientOptions(http).setKeepAlive(false), pool);
@@ -78,6 +95,20 @@ public final class BackendClient implements AutoCloseable {
         this.totalTimeoutMs = options.totalTimeoutMs();
         this.retryableStatus = StatusCodes.parse(options.retryableStatusCodes());
         this.loops = new LoopContexts(vertx);
+    }
+
+    /**
+     * HTTP/2 to the backends: prior knowledge (h2c) on http:// URLs, negotiated by ALPN on https:// (HTTP/1.1 when
+     * the backend does not offer h2). Many requests and streams then share one connection, as Envoy's
+     * {@code http2_protocol_options} does upstream; a client that goes away resets its own stream only.
+     */
+    private static void http2(HttpClientOptions http, int idleSeconds) {
+        http.setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false)
+                .setUseAlpn(true)
+                .setHttp2MultiplexingLimit(STREAMS_PER_CONNECTION)
+                .setHttp2ConnectionWindowSize(STREAMS_PER_CONNECTION * STREAM_WINDOW)
+                .setHttp2KeepAliveTimeout(idleSeconds);
     }
 
     /** A new pooled connection: its first request is not a reuse. */
@@ -145,7 +176,7 @@ public final class BackendClient implements AutoCloseable {
             for (var h : clientHeaders) {
                 String name = h.getKey().toLowerCase(Locale.ROOT);
                 if (!HOP_BY_HOP.contains(name) && (own == null || !Credential.carriesKey(name))) {
-                    ro.addHeader(h.getKey(), h.getValue());
+                    ro.addHeader(http2 ? name : h.getKey(), h.getValue()); // HTTP/2 names are lower case
                 }
             }
         }
@@ -153,7 +184,7 @@ public final class BackendClient implements AutoCloseable {
             ro.putHeader(own.header(), own.headerValue());
         }
         ro.putHeader("content-type", contentType);
-        send(http, ro, backend, body, firstByteTimeoutMs, clientGone, result);
+        send(http, ro, backend, body, firstByteTimeoutMs, clientGone, true, result);
         return result;
     }
 
@@ -171,10 +202,10 @@ public final class BackendClient implements AutoCloseable {
      * it, and it is sent once more on a new connection. Only that second failure counts.
      */
     private void send(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
-                      CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
+                      CompletableFuture<Void> clientGone, boolean mayResend, CompletableFuture<BackendResponse> result) {
         loops.run(() -> {
             try {
-                sendHere(client, ro, backend, body, firstByteTimeoutMs, clientGone, result);
+                sendHere(client, ro, backend, body, firstByteTimeoutMs, clientGone, mayResend, result);
             } catch (RuntimeException e) {
                 // (a closed client, a bad TLS setup) the request is answered with the failure, never left waiting:
                 // a Vert.x dispatch would only log it
@@ -184,7 +215,7 @@ public final class BackendClient implements AutoCloseable {
     }
 
     private void sendHere(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
-                          CompletableFuture<Void> clientGone, CompletableFuture<BackendResponse> result) {
+                          CompletableFuture<Void> clientGone, boolean mayResend, CompletableFuture<BackendResponse> result) {
         long started = System.nanoTime();
         client.request(ro).onComplete(ar -> {
             if (ar.failed()) {
@@ -192,7 +223,7 @@ public final class BackendClient implements AutoCloseable {
                 return;
             }
             HttpClientRequest req = ar.result();
-            boolean reused = client == http && !unused.remove(req.connection());
+            boolean reused = !unused.remove(req.connection());
             if (clientGone != null) {
                 clientGone.thenRun(() -> {
                     if (!result.isDone()) {
@@ -214,9 +245,12 @@ public final class BackendClient implements AutoCloseable {
                 long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
                 if (rr.succeeded()) {
                     onResponse(backend, req, rr.result(), result);
-                } else if (reused && tookMs < STALE_WITHIN_MS && !result.isDone()) {
+                } else if (mayResend && reused && tookMs < STALE_WITHIN_MS && !result.isDone()) {
                     long left = Math.max(1, firstByteTimeoutMs - tookMs);
-                    send(fresh, new RequestOptions(ro).setConnectTimeout(left), backend, body, left, clientGone, result);
+                    // HTTP/2: the pool has let go of the connection the backend sent GOAWAY on, and picks or opens a
+                    // live one (HTTP/2 has no connection of one's own: a client without keep-alive still pools)
+                    send(http2 ? http : fresh, new RequestOptions(ro).setConnectTimeout(left), backend, body, left,
+                            clientGone, false, result);
                 } else {
                     result.completeExceptionally(transportFailure(backend, rr.cause(), true));
                 }

@@ -26,6 +26,7 @@ public class LlmComponent extends DefaultComponent {
     private int idleConnectionTimeoutSeconds = 4;
     private int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
     private boolean nativeTransport = true;
+    private boolean http2;
     private String retryableStatusCodes = "429,5xx";
     private int maxFailoverAttempts = 2;
     private int ejectConsecutiveFailures = 3;
@@ -66,7 +67,7 @@ public class LlmComponent extends DefaultComponent {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
                             totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes, idleConnectionTimeoutSeconds,
-                            nativeTransport));
+                            nativeTransport, http2));
                     BackendClient started = client;
                     started.probeApiKey(healthCheckApiKey != null ? healthCheckApiKey : System.getenv("VLLM_API_KEY"));
                     if (healthChecks) {
@@ -331,6 +332,15 @@ public class LlmComponent extends DefaultComponent {
     /** Linux's epoll through Netty's native transport where it loads (else Java NIO); see config/application.properties. */
     public void setNativeTransport(boolean nativeTransport) {
         this.nativeTransport = nativeTransport;
+    }
+
+    public boolean isHttp2() {
+        return http2;
+    }
+
+    /** HTTP/2 to the backends (h2c on http://, ALPN on https://); see config/application.properties. */
+    public void setHttp2(boolean http2) {
+        this.http2 = http2;
     }
 
     public String getRetryableStatusCodes() {

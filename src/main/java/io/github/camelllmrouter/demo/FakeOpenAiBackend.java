@@ -30,6 +30,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 
 /**
  * A fake OpenAI-compatible model server for the demo mode, the tests and the benchmark: fixed answers, SSE
@@ -43,8 +44,12 @@ public final class FakeOpenAiBackend {
 
     public enum Fault { NONE, STATUS, HANG, DROP, CUT, STALL }
 
-    /** One request as it arrived; {@code headers} is a copy, {@code model} is null when the body names none. */
-    public record Received(String method, String path, MultiMap headers, String body, String model, String query) {
+    /**
+     * One request as it arrived; {@code headers} is a copy, {@code model} is null when the body names none, and
+     * {@code version} is the HTTP version it came in ("HTTP/1.1", "HTTP/2").
+     */
+    public record Received(String method, String path, MultiMap headers, String body, String model, String query,
+                           String version) {
     }
 
     private volatile String host = "127.0.0.1";
@@ -129,6 +134,7 @@ public final class FakeOpenAiBackend {
     private final AtomicInteger count = new AtomicInteger();
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicInteger clientDisconnects = new AtomicInteger();
+    private final AtomicInteger connections = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
 
     private final int sharedRandomPortKey = -1 - SHARED_PORT_KEYS.getAndIncrement() % 60_000;
@@ -365,6 +371,11 @@ public final class FakeOpenAiBackend {
         return clientDisconnects.get();
     }
 
+    /** Connections accepted since the start (HTTP/2 carries many requests on one). */
+    public int connections() {
+        return connections.get();
+    }
+
     /** Model requests received and not yet answered in full (hung and stalled ones included). */
     public int activeRequests() {
         return active.get();
@@ -401,7 +412,8 @@ public final class FakeOpenAiBackend {
             HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
                     .setCompressionSupported(false).setDecompressionSupported(false)
                     .setIdleTimeout((int) idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
-            vertx.createHttpServer(options).requestHandler(FakeOpenAiBackend.this::handle).listen()
+            vertx.createHttpServer(options).connectionHandler(c -> connections.incrementAndGet())
+                    .requestHandler(FakeOpenAiBackend.this::handle).listen()
                     .onSuccess(server -> {
                         bound.set(server.actualPort());
                         started.complete();
@@ -534,7 +546,8 @@ public final class FakeOpenAiBackend {
             count.incrementAndGet();
             if (maxRecords > 0) {
                 record(new Received(req.method().name(), req.path(),
-                        MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), body, parsed.model(), req.query()));
+                        MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), body, parsed.model(), req.query(),
+                        req.version() == HttpVersion.HTTP_2 ? "HTTP/2" : "HTTP/1.1"));
             }
             switch (endpoint) {
                 case HEALTH -> {
