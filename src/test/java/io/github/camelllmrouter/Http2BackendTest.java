@@ -1,8 +1,12 @@
 package io.github.camelllmrouter;
 
 import java.io.BufferedReader;
+import java.io.EOFException;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -146,6 +150,48 @@ class Http2BackendTest {
         }
         assertThat(b.closedReused()).as("the router did meet closed connections").isPositive();
         assertThat(b.received("/v1/chat/completions")).hasSize(6).allSatisfy(r -> assertThat(r.version()).isEqualTo("HTTP/2"));
+    }
+
+    @Test
+    void a_stream_held_back_for_a_slow_client_does_not_hold_back_the_others_on_its_connection() throws Exception {
+        FakeOpenAiBackend b = startWith(true);
+        b.chunks(50000); // far more than the client's socket, the relay and the stream's flow-control window hold
+        b.chunkDelayMs(0);
+        try (Socket slow = new Socket()) {
+            slow.setReceiveBufferSize(4096);
+            slow.connect(new InetSocketAddress("127.0.0.1", f.port));
+            slow.setSoTimeout(20_000);
+            String body = RouterFixture.streamChat("m");
+            slow.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+            InputStream in = slow.getInputStream();
+            assertThat(new String(in.readNBytes(15), StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 200 OK");
+            // the slow client reads nothing more for now (this pause is what is under test): its stream fills up
+            await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> true);
+            b.chunks(5);
+            HttpResponse<String> fast = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                    .timeout(Duration.ofSeconds(5)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m"))).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(fast.statusCode()).isEqualTo(200);
+            assertThat(fast.body()).endsWith("data: [DONE]\n\n");
+            assertThat(b.connections()).as("both streams on one backend connection").isEqualTo(1);
+            String rest = readToEnd(in);
+            assertThat(rest).contains("data: [DONE]").doesNotContain("\"error\"");
+        }
+    }
+
+    /** Reads a chunked answer in blocks to its last chunk. */
+    private static String readToEnd(InputStream in) throws IOException {
+        StringBuilder text = new StringBuilder();
+        byte[] buf = new byte[65536];
+        while (text.length() < 5 || !text.substring(text.length() - 5).equals("0\r\n\r\n")) {
+            int n = in.read(buf);
+            if (n < 0) {
+                throw new EOFException("connection closed after " + text.length() + " characters");
+            }
+            text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        return text.toString();
     }
 
     private HttpRequest streamRequest() {
