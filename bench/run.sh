@@ -5,14 +5,19 @@
 # is bounded in time.
 #   bench/run.sh [seconds-per-round]   (default 8: WARMUP seconds of warm-up each, 45 by default, then 3 interleaved rounds)
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java bench/run.sh
-#   STREAMS=9000 bench/run.sh           (streams held open at once at the end; see docs/benchmarks.md)
+#   STREAMS=10000 bench/run.sh          (streams held open at once at the end; see docs/benchmarks.md)
+#   STREAMS_HTTP2=false bench/run.sh    (those streams over HTTP/1.1 to the backend: two files each, so 10,000 do not
+#                                        fit in this machine's 20,000; HTTP/2, the default here, needs one)
+#   PARTS=streams bench/run.sh          (only the streams; PARTS=load only the load and the probes)
 # The router is started as the README starts it (its JVM options, ROUTER_OPTS), plus the pinning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-8}
 WARMUP=${WARMUP:-45}   # with one processor the JIT shares the core: 15 s left the router still compiling
 ROUNDS=${ROUNDS:-3}
-STREAMS=${STREAMS:-9000}
+STREAMS=${STREAMS:-10000}
+STREAMS_HTTP2=${STREAMS_HTTP2:-true}
+PARTS=${PARTS:-"load streams"}
 JAVA=${JAVA:-java}
 ROUTER_OPTS=${ROUTER_OPTS-"-Xms32m -Xmx256m"}   # the JVM options of the README's run command
 JAR=target/camel-llm-router.jar
@@ -59,6 +64,8 @@ taskset -c 0 nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" > "$OUT/nginx.log"
 wait_port $BACKEND_PORT; wait_port $ROUTER_PORT
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/v1/models" && break; sleep 0.1; done
 NGINX_WORKER=$(pgrep -P $NGINX | head -1)
+
+if [[ " $PARTS " == *" load "* ]]; then
 
 echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2;exit}' /proc/cpuinfo)"
 echo "router JVM: $("$JAVA" -version 2>&1 | head -1), options: -XX:ActiveProcessorCount=1 $ROUTER_OPTS"
@@ -112,6 +119,8 @@ echo "router threads after the load: $THREADS"
 cat "$OUT/ttfc.txt"
 echo "one request at a time (bench/LatencyProbe.java; nginx is port $NGINX_PORT, the router $ROUTER_PORT):"
 cat "$OUT/latency.txt"
+fi
+[[ " $PARTS " == *" streams "* ]] || exit 0
 
 # STREAMS streams open at once: a backend that takes 60 s per stream (120 chunks, 500 ms apart); the streams
 # start evenly over 30 s (the fake backend shares its core with the probe, and a burst of thousands of connects
@@ -119,14 +128,17 @@ cat "$OUT/latency.txt"
 # together from 30 s to 60 s
 taskset -c 1 java -Xmx2g -cp "$JAR" io.github.camelllmrouter.demo.FakeBackendMain --port $SLOW_PORT --name slow \
   --models bench --chunks 120 --chunk-delay-ms 500 > "$OUT/slow-backend.log" 2>&1 & pids+=($!)
-# one backend takes all the streams here: its connection pool (camel.component.llm.max-connections-per-backend,
-# 4,000 by default) is raised to STREAMS, so the streams are all open at once instead of waiting for a connection
+# one backend takes all the streams here: its requests in flight (camel.component.llm.max-connections-per-backend,
+# 4,000 by default) are raised to STREAMS, so the streams are all open at once instead of waiting for a connection;
+# with STREAMS_HTTP2 the router calls it over HTTP/2 (camel.component.llm.http2), 100 streams per connection
 mkdir -p "$RUN/streams/config"
-sed "s/^camel.component.llm.max-connections-per-backend = .*/camel.component.llm.max-connections-per-backend = $STREAMS/" \
+sed -e "s/^camel.component.llm.max-connections-per-backend = .*/camel.component.llm.max-connections-per-backend = $STREAMS/" \
+  -e "s/^camel.component.llm.http2 = .*/camel.component.llm.http2 = $STREAMS_HTTP2/" \
   config/application.properties > "$RUN/streams/config/application.properties"
+echo "streams: $STREAMS, HTTP/2 to the backend: $STREAMS_HTTP2"
 (cd "$RUN/streams" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 $ROUTER_OPTS -jar "$JAR" --port $SLOW_ROUTER_PORT --host 127.0.0.1 \
   --static-backends http://127.0.0.1:$SLOW_PORT --static-models bench --log-level warning > "$OUT/slow-router.log" 2>&1) & SLOW_ROUTER=$!; pids+=($SLOW_ROUTER)
 wait_port $SLOW_PORT; wait_port $SLOW_ROUTER_PORT
-( sleep 40; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l)" ) & PEEK=$!
+( sleep 40; echo "router with the streams open: threads $(awk '/Threads/{print $2}' /proc/$SLOW_ROUTER/status), RSS $(awk '/VmRSS/{print $2/1024}' /proc/$SLOW_ROUTER/status) MB, open files $(ls /proc/$SLOW_ROUTER/fd | wc -l), connections to the backend $(ss -Htn state established "dst 127.0.0.1:$SLOW_PORT" | wc -l)" ) & PEEK=$!
 timeout 240 taskset -c 1 java -Xmx2g bench/StreamProbe.java open $SLOW_ROUTER_PORT "$STREAMS" 30000
 wait $PEEK
