@@ -180,6 +180,43 @@ class Http2BackendTest {
         }
     }
 
+    @Test
+    void when_a_backend_dies_its_streams_end_with_an_error_event_and_the_other_backend_serves() throws Exception {
+        FakeOpenAiBackend b1 = f.backend("h1", "m");
+        FakeOpenAiBackend b2 = f.backend("h2", "m");
+        f.start(Map.of("camel.component.llm.http2", "true"), "--static-backends", b1.url() + "," + b2.url(),
+                "--static-models", "m,m");
+        for (FakeOpenAiBackend b : List.of(b1, b2)) {
+            b.chunks(30);
+            b.chunkDelayMs(100);
+        }
+        List<CompletableFuture<HttpResponse<String>>> open = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            open.add(f.http.sendAsync(streamRequest(), HttpResponse.BodyHandlers.ofString()));
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> b1.activeRequests() + b2.activeRequests() == 40);
+        int onB1 = b1.activeRequests();
+        b1.stop(); // its connections close under their streams
+        int cut = 0;
+        int done = 0;
+        for (CompletableFuture<HttpResponse<String>> s : open) {
+            HttpResponse<String> r = s.get(30, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).isEqualTo(200);
+            cut += r.body().contains("\"code\":\"upstream_cut\"") ? 1 : 0;
+            done += r.body().endsWith("data: [DONE]\n\n") ? 1 : 0;
+        }
+        assertThat(onB1).isBetween(10, 30);
+        assertThat(cut).as("b1's streams, each ended with an error event").isEqualTo(onB1);
+        assertThat(done).as("b2's streams, whole").isEqualTo(40 - onB1);
+        b2.chunks(2);
+        b2.chunkDelayMs(0);
+        for (int i = 0; i < 10; i++) {
+            HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-served-by")).contains("h2");
+        }
+    }
+
     /** Reads a chunked answer in blocks to its last chunk. */
     private static String readToEnd(InputStream in) throws IOException {
         StringBuilder text = new StringBuilder();

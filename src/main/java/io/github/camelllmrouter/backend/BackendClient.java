@@ -115,6 +115,9 @@ public final class BackendClient implements AutoCloseable {
     private void connected(HttpConnection connection) {
         unused.add(connection);
         connection.closeHandler(v -> unused.remove(connection));
+        // a connection's own failure (an HTTP/2 connection that a dying backend closes) reaches each of its requests
+        // and streams, which answer or cut for it; Vert.x would also log it as an unhandled error
+        connection.exceptionHandler(failure -> { });
     }
 
     public Vertx vertx() {

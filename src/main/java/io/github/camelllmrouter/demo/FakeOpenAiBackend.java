@@ -125,6 +125,7 @@ public final class FakeOpenAiBackend {
     private volatile boolean closeReused;
     private volatile long idleTimeoutMs;
     private final Set<HttpConnection> servedConnections = ConcurrentHashMap.newKeySet();
+    private final Set<HttpConnection> openConnections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger closedReused = new AtomicInteger();
     private volatile int maxRecords = DEFAULT_MAX_RECORDS;
     private volatile int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -187,6 +188,8 @@ public final class FakeOpenAiBackend {
             return;
         }
         stopped = true; // a request that still reaches a closing connection gets no answer, as from a dead server
+        // closed at once, as a server that dies closes them (undeploying alone lets HTTP/2 streams finish first)
+        openConnections.forEach(HttpConnection::close);
         Future<Void> closed = vertx.undeploy(deployment);
         deployment = null;
         if (!Context.isOnEventLoopThread()) {
@@ -412,7 +415,7 @@ public final class FakeOpenAiBackend {
             HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
                     .setCompressionSupported(false).setDecompressionSupported(false)
                     .setIdleTimeout((int) idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
-            vertx.createHttpServer(options).connectionHandler(c -> connections.incrementAndGet())
+            vertx.createHttpServer(options).connectionHandler(FakeOpenAiBackend.this::opened)
                     .requestHandler(FakeOpenAiBackend.this::handle).listen()
                     .onSuccess(server -> {
                         bound.set(server.actualPort());
@@ -420,6 +423,15 @@ public final class FakeOpenAiBackend {
                     })
                     .onFailure(started::fail);
         }
+    }
+
+    private void opened(HttpConnection connection) {
+        connections.incrementAndGet();
+        openConnections.add(connection);
+        connection.closeHandler(v -> {
+            openConnections.remove(connection);
+            servedConnections.remove(connection);
+        });
     }
 
     private void handle(HttpServerRequest req) {
@@ -434,7 +446,6 @@ public final class FakeOpenAiBackend {
                 connection.close();
                 return;
             }
-            connection.closeHandler(v -> servedConnections.remove(connection));
         }
         Call call = new Call(req, endpoint(req.method(), req.path()));
         req.response().putHeader(SERVED_BY, name).closeHandler(v -> call.clientGone());
