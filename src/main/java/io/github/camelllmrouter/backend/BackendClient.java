@@ -5,6 +5,7 @@ import java.net.URI;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -27,11 +28,13 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -46,7 +49,7 @@ public final class BackendClient implements AutoCloseable {
     /** Hop-by-hop headers (RFC 9110 7.6.1) and those the client recomputes: never forwarded either way. */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
-            "content-length", "accept-encoding", "expect");
+            "content-length", "accept-encoding", "expect", "http2-settings");
 
     /** Netty's native transport names the system call that failed: "finishConnect(..) failed with error(-111): ". */
     private static final Pattern NATIVE_CALL = Pattern.compile("^\\w+\\(\\.\\.\\) failed(?: with error\\(-?\\d+\\))?: ");
@@ -62,12 +65,15 @@ public final class BackendClient implements AutoCloseable {
     private final boolean http2;
 
     /**
-     * With HTTP/2, the most requests one backend connection carries at once (fewer if the backend says so). Each
-     * stream has its own flow-control window, and the connection's window is as large as all of them together, so a
-     * stream held back for a slow client never holds back the other streams on its connection.
+     * With HTTP/2, the most requests one backend connection carries at once (fewer if the backend says so, or if
+     * fewer are allowed in flight). Each stream has its own flow-control window, and the connection's window is as
+     * large as all of them together, so a stream held back for a slow client never holds back the other streams on
+     * its connection.
      */
     static final int STREAMS_PER_CONNECTION = 100;
     private static final int STREAM_WINDOW = 65_535;
+    /** Vert.x's pool multiplies its HTTP/1.1 and HTTP/2 sizes in an int. */
+    private static final int MAX_IN_FLIGHT = 200_000;
 
     public BackendClient(BackendClientOptions options) {
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops())
@@ -80,16 +86,18 @@ public final class BackendClient implements AutoCloseable {
                 .setDecompressionSupported(false)
                 .setMaxInitialLineLength(16 * 1024)
                 .setMaxHeaderSize(64 * 1024);
-        PoolOptions pool = new PoolOptions().setHttp1MaxSize(options.maxConnectionsPerBackend()).setMaxWaitQueueSize(-1);
+        int inFlight = Math.max(1, Math.min(MAX_IN_FLIGHT, options.maxConnectionsPerBackend()));
+        PoolOptions pool = new PoolOptions().setHttp1MaxSize(inFlight).setMaxWaitQueueSize(-1);
         this.http2 = options.http2();
         if (http2) {
-            http2(http, options.idleConnectionTimeoutSeconds());
-            // the same number of requests in flight: a burst would otherwise open a connection per waiting request
-            pool.setHttp2MaxSize(Math.max(1, (options.maxConnectionsPerBackend() + STREAMS_PER_CONNECTION - 1)
-                    / STREAMS_PER_CONNECTION));
+            // about the same number of requests in flight, over as few connections as carry them (a cold burst still
+            // opens a connection per waiting request up to that number: a connection being opened takes no stream)
+            int connections = (inFlight + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION;
+            http2(http, (inFlight + connections - 1) / connections, options.idleConnectionTimeoutSeconds());
+            pool.setHttp2MaxSize(connections);
         }
         this.http = vertx.httpClientBuilder().with(http).with(pool).withConnectHandler(this::connected).build();
-        // a request that met a stale pooled connection is sent again on a connection of its own
+        // a request that met a stale pooled connection is sent again on a connection of its own (HTTP/1.1)
         this.fresh = vertx.createHttpClient(new HttpClientOptions(http).setKeepAlive(false), pool);
         this.firstByteTimeoutMs = options.firstByteTimeoutMs();
         this.totalTimeoutMs = options.totalTimeoutMs();
@@ -102,12 +110,12 @@ public final class BackendClient implements AutoCloseable {
      * the backend does not offer h2). Many requests and streams then share one connection, as Envoy's
      * {@code http2_protocol_options} does upstream; a client that goes away resets its own stream only.
      */
-    private static void http2(HttpClientOptions http, int idleSeconds) {
+    private static void http2(HttpClientOptions http, int streamsPerConnection, int idleSeconds) {
         http.setProtocolVersion(HttpVersion.HTTP_2)
                 .setHttp2ClearTextUpgrade(false)
                 .setUseAlpn(true)
-                .setHttp2MultiplexingLimit(STREAMS_PER_CONNECTION)
-                .setHttp2ConnectionWindowSize(STREAMS_PER_CONNECTION * STREAM_WINDOW)
+                .setHttp2MultiplexingLimit(streamsPerConnection)
+                .setHttp2ConnectionWindowSize(streamsPerConnection * STREAM_WINDOW)
                 .setHttp2KeepAliveTimeout(idleSeconds);
     }
 
@@ -115,9 +123,11 @@ public final class BackendClient implements AutoCloseable {
     private void connected(HttpConnection connection) {
         unused.add(connection);
         connection.closeHandler(v -> unused.remove(connection));
-        // a connection's own failure (an HTTP/2 connection that a dying backend closes) reaches each of its requests
-        // and streams, which answer or cut for it; Vert.x would also log it as an unhandled error
-        connection.exceptionHandler(failure -> { });
+        if (http2) {
+            // the failure of an HTTP/2 connection that a dying backend closes reaches each of its streams, which
+            // answer or cut for it; Vert.x would also log it once per connection as an unhandled error
+            connection.exceptionHandler(failure -> { });
+        }
     }
 
     public Vertx vertx() {
@@ -176,10 +186,11 @@ public final class BackendClient implements AutoCloseable {
                 // waiting for a pooled connection counts against the first byte too
                 .setConnectTimeout(firstByteTimeoutMs);
         if (clientHeaders != null) {
+            Set<String> named = connectionOptions(clientHeaders.get("connection"));
             for (var h : clientHeaders) {
                 String name = h.getKey().toLowerCase(Locale.ROOT);
-                if (!HOP_BY_HOP.contains(name) && (own == null || !Credential.carriesKey(name))) {
-                    ro.addHeader(http2 ? name : h.getKey(), h.getValue()); // HTTP/2 names are lower case
+                if (!HOP_BY_HOP.contains(name) && !named.contains(name) && (own == null || !Credential.carriesKey(name))) {
+                    ro.addHeader(h.getKey(), h.getValue());
                 }
             }
         }
@@ -202,7 +213,9 @@ public final class BackendClient implements AutoCloseable {
      * One try. A pooled keep-alive connection may have been closed by the backend while it was idle (a short
      * keep-alive timeout, a restart, a load balancer in between) just as the request went out on it: when the
      * request fails on a reused connection before any byte of an answer, and at once, the backend did not process
-     * it, and it is sent once more on a new connection. Only that second failure counts.
+     * it, and it is sent once more on a new connection. Only that second failure counts. Over HTTP/2 the backend
+     * says which requests it did not process (a GOAWAY below their stream, or REFUSED_STREAM): only those are sent
+     * again, on a live connection of the pool.
      */
     private void send(HttpClient client, RequestOptions ro, String backend, byte[] body, long firstByteTimeoutMs,
                       CompletableFuture<Void> clientGone, boolean mayResend, CompletableFuture<BackendResponse> result) {
@@ -240,7 +253,7 @@ public final class BackendClient implements AutoCloseable {
                 if (!result.isDone()) {
                     result.completeExceptionally(new BackendException(backend, "timeout", 0, null, null, null,
                             "no response from " + backend + " within " + firstByteTimeoutMs + " ms"));
-                    req.reset(); // closes the connection: the backend sees the client go away and stops working
+                    req.reset(); // closes the connection (HTTP/2: resets the stream): the backend stops working on it
                 }
             });
             req.send(Buffer.buffer(body)).onComplete(rr -> {
@@ -248,7 +261,8 @@ public final class BackendClient implements AutoCloseable {
                 long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
                 if (rr.succeeded()) {
                     onResponse(backend, req, rr.result(), result);
-                } else if (mayResend && reused && tookMs < STALE_WITHIN_MS && !result.isDone()) {
+                } else if (mayResend && !result.isDone()
+                           && (http2 ? notProcessed(rr.cause(), req) : reused && tookMs < STALE_WITHIN_MS)) {
                     long left = Math.max(1, firstByteTimeoutMs - tookMs);
                     // HTTP/2: the pool has let go of the connection the backend sent GOAWAY on, and picks or opens a
                     // live one (HTTP/2 has no connection of one's own: a client without keep-alive still pools)
@@ -260,6 +274,17 @@ public final class BackendClient implements AutoCloseable {
             });
         });
     }
+
+    /** HTTP/2: the backend said it did not process the request (RFC 9113 8.7), so it is safe to send again. */
+    private static boolean notProcessed(Throwable failure, HttpClientRequest req) {
+        if (failure instanceof StreamResetException reset) {
+            return reset.getCode() == REFUSED_STREAM;
+        }
+        return failure instanceof HttpClosedException closed && closed.goAway() != null
+                && closed.goAway().getLastStreamId() < req.streamId();
+    }
+
+    private static final long REFUSED_STREAM = 7;
 
     private void onResponse(String backend, HttpClientRequest req, HttpClientResponse resp,
                             CompletableFuture<BackendResponse> result) {
@@ -504,6 +529,18 @@ public final class BackendClient implements AutoCloseable {
         } catch (RuntimeException notJson) {
             return null;
         }
+    }
+
+    /** The headers a Connection header names: hop-by-hop too (RFC 9110 7.6.1), never forwarded. */
+    static Set<String> connectionOptions(String connection) {
+        if (connection == null) {
+            return Set.of();
+        }
+        Set<String> names = new HashSet<>();
+        for (String token : connection.split(",")) {
+            names.add(token.trim().toLowerCase(Locale.ROOT));
+        }
+        return names;
     }
 
     public static boolean isHopByHop(String header) {

@@ -443,6 +443,10 @@ public final class FakeOpenAiBackend {
             HttpConnection connection = req.connection();
             if (!servedConnections.add(connection)) {
                 closedReused.incrementAndGet();
+                if (req.version() == HttpVersion.HTTP_2) {
+                    // as a server closing an idle HTTP/2 connection does: its GOAWAY says this stream was not processed
+                    connection.goAway(0, req.streamId() - 2);
+                }
                 connection.close();
                 return;
             }
