@@ -1,8 +1,6 @@
 package io.github.camelllmrouter;
 
 import java.io.BufferedReader;
-import java.io.EOFException;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
@@ -212,7 +210,7 @@ class Http2BackendTest {
             assertThat(fast.statusCode()).isEqualTo(200);
             assertThat(fast.body()).endsWith("data: [DONE]\n\n");
             assertThat(b.connections()).as("both streams on one backend connection").isEqualTo(1);
-            String rest = readToEnd(in);
+            String rest = RawHttp.readToEnd(in);
             assertThat(rest).contains("data: [DONE]").doesNotContain("\"error\"");
         }
     }
@@ -255,20 +253,6 @@ class Http2BackendTest {
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.headers().firstValue("x-served-by")).contains("h2");
         }
-    }
-
-    /** Reads a chunked answer in blocks to its last chunk. */
-    private static String readToEnd(InputStream in) throws IOException {
-        StringBuilder text = new StringBuilder();
-        byte[] buf = new byte[65536];
-        while (text.length() < 5 || !text.substring(text.length() - 5).equals("0\r\n\r\n")) {
-            int n = in.read(buf);
-            if (n < 0) {
-                throw new EOFException("connection closed after " + text.length() + " characters");
-            }
-            text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
-        }
-        return text.toString();
     }
 
     private HttpRequest streamRequest() {

@@ -1,6 +1,7 @@
 package io.github.camelllmrouter;
 
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -87,6 +88,20 @@ final class RawHttp implements AutoCloseable {
             b.append(h).append("\r\n");
         }
         return b.append("Content-Length: ").append(body.getBytes(StandardCharsets.UTF_8).length).append("\r\n\r\n").append(body).toString();
+    }
+
+    /** Reads a chunked answer from a socket in blocks, to its last chunk (long answers: no byte-by-byte reads). */
+    static String readToEnd(InputStream in) throws IOException {
+        StringBuilder text = new StringBuilder();
+        byte[] buf = new byte[65536];
+        while (text.length() < 5 || !text.substring(text.length() - 5).equals("0\r\n\r\n")) {
+            int n = in.read(buf);
+            if (n < 0) {
+                throw new EOFException("connection closed after " + text.length() + " characters");
+            }
+            text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        return text.toString();
     }
 
     @Override

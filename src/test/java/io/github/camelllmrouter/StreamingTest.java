@@ -180,7 +180,7 @@ class StreamingTest {
             // the client reads nothing for 3 s (this pause is the behaviour under test, not a wait for it): the
             // router relays what fits in the connection's buffers, then holds the backend for the rest of it
             await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> true);
-            String rest = readToEnd(in);
+            String rest = RawHttp.readToEnd(in);
             assertThat(rest).doesNotContain("stream_idle_timeout").contains("data: [DONE]");
         }
     }
@@ -189,20 +189,6 @@ class StreamingTest {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         return ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "Content-Length: " + b.length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** Reads a chunked answer in blocks to its last chunk (a long one: {@link #readUntil} reads byte by byte). */
-    private static String readToEnd(InputStream in) throws IOException {
-        StringBuilder text = new StringBuilder();
-        byte[] buf = new byte[65536];
-        while (text.length() < 5 || !text.substring(text.length() - 5).equals("0\r\n\r\n")) {
-            int n = in.read(buf);
-            if (n < 0) {
-                throw new EOFException("connection closed after " + text.length() + " characters");
-            }
-            text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
-        }
-        return text.toString();
     }
 
     /** Reads the socket until {@code end} has arrived (or fails when the connection closes first). */
