@@ -46,8 +46,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The last step of every request: writes the answer to the client's connection. A plain answer is written
  * whole; an event stream is relayed chunk by chunk as the backend produces it, with back-pressure, an idle
- * timeout between chunks, and the upstream connection closed when the client goes away. The exchange stays
- * in flight until the stream ends, but no thread waits on it. Errors (the exception a {@code doCatch} caught)
+ * timeout between chunks, and the backend call ended when the client goes away (its connection closed; over
+ * HTTP/2 its stream reset). The exchange stays in flight until the stream ends, but no thread waits on it. Errors (the exception a {@code doCatch} caught)
  * are answered in OpenAI's shape.
  */
 public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
@@ -227,7 +227,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             this.callback = callback;
             this.onClientClose = f -> {
                 if (finish("client_closed")) {
-                    LOG.debug("client closed the stream; closing the connection to {}", response.backend());
+                    LOG.debug("client closed the stream; ending the call to {}", response.backend());
                     upstream.request().reset();
                 }
             };
@@ -250,8 +250,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             writeSoon(head);
             lastDataNanos = System.nanoTime();
             onStreamContext(this::armTimers);
-            // the client went away: close the backend connection so the model stops generating (added after the
-            // timers are armed or queued: a client already gone finishes the stream, and cancels them or stops
+            // the client went away: end the backend call (close its connection, or reset its HTTP/2 stream) so the
+            // model stops generating (added after the timers are armed or queued: a client already gone finishes the stream, and cancels them or stops
             // them being armed)
             channel.closeFuture().addListener(onClientClose);
             upstream.handler(buffer -> {
