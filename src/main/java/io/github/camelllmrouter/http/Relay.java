@@ -251,8 +251,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             lastDataNanos = System.nanoTime();
             onStreamContext(this::armTimers);
             // the client went away: end the backend call (close its connection, or reset its HTTP/2 stream) so the
-            // model stops generating (added after the timers are armed or queued: a client already gone finishes the stream, and cancels them or stops
-            // them being armed)
+            // model stops generating (added after the timers are armed or queued: a client already gone finishes
+            // the stream, and cancels them or stops them being armed)
             channel.closeFuture().addListener(onClientClose);
             upstream.handler(buffer -> {
                 if (finished.get()) {
