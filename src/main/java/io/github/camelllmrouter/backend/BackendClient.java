@@ -70,7 +70,7 @@ public final class BackendClient implements AutoCloseable {
      * large as all of them together, so a stream held back for a slow client never holds back the other streams on
      * its connection.
      */
-    static final int STREAMS_PER_CONNECTION = 100;
+    private static final int STREAMS_PER_CONNECTION = 100;
     private static final int STREAM_WINDOW = 65_535;
     /** Vert.x's pool multiplies its HTTP/1.1 and HTTP/2 sizes in an int. */
     private static final int MAX_IN_FLIGHT = 200_000;
