@@ -6,6 +6,8 @@ import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,6 +25,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -290,6 +293,33 @@ class FrontDoorTest {
                 b.append(new String(more, 0, n, StandardCharsets.ISO_8859_1));
             }
             assertThat(b.toString()).doesNotContain("\"error\"");
+        }
+    }
+
+    @Test
+    void a_route_of_its_own_on_the_api_port_gets_its_path_on_a_kept_alive_connection(@TempDir Path routes) throws Exception {
+        // a kept-alive connection's next request skips netty-http's path matching only while the API route is the
+        // only one on its port: with a second route there, each request is matched again
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        Files.writeString(routes.resolve("custom.camel.yaml"), """
+                - route:
+                    id: custom
+                    from:
+                      uri: "netty-http:http://{{router.host}}:{{router.port}}/custom"
+                      steps:
+                        - setBody:
+                            constant: "the custom route"
+                """);
+        start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        try (RawHttp c = new RawHttp(f.port)) {
+            for (int i = 0; i < 2; i++) {
+                RawHttp.Answer models = c.send("GET /v1/models HTTP/1.1\r\nHost: router\r\n\r\n").read();
+                assertThat(models.status()).isEqualTo(200);
+                assertThat(JSON.readTree(models.body()).path("data").get(0).path("id").asText()).isEqualTo("m-a");
+                RawHttp.Answer custom = c.send("GET /custom HTTP/1.1\r\nHost: router\r\n\r\n").read();
+                assertThat(custom.status()).isEqualTo(200);
+                assertThat(custom.body()).isEqualTo("the custom route");
+            }
         }
     }
 

@@ -294,6 +294,56 @@ class ResilienceTest {
     }
 
     @Test
+    void the_fallback_starts_from_the_exchange_as_it_was_before_the_protected_steps(@TempDir Path routes)
+            throws Exception {
+        // the protected steps of m-x set a variable before its balancer; its fallback goes to m-y, unless it sees
+        // that variable (it must not: only steps that are the balancer alone run without a copy of the exchange)
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        FakeOpenAiBackend x1 = f.backend("x1", "m-x");
+        FakeOpenAiBackend y1 = f.backend("y1", "m-y");
+        FakeOpenAiBackend seen = f.backend("seen1", "m-seen");
+        x1.failWithStatus(503);
+        Files.writeString(routes.resolve("m-x.camel.yaml"), """
+                - route:
+                    id: "model-m-x"
+                    from:
+                      uri: "model:m-x"
+                      steps:
+                        - circuitBreaker:
+                            steps:
+                              - setVariable:
+                                  name: inside
+                                  constant: "yes"
+                              - loadBalance:
+                                  customLoadBalancer:
+                                    ref: "#class:io.github.camelllmrouter.backend.BackendBalancer"
+                                  steps:
+                                    - to: "llm:%s?weight=1"
+                            onFallback:
+                              steps:
+                                - choice:
+                                    when:
+                                      - simple: "${variable.inside} == 'yes'"
+                                        steps:
+                                          - bean: { ref: llm, method: "fallback(${exchange}, 'm-seen')" }
+                                          - to: "model:m-seen"
+                                    otherwise:
+                                      steps:
+                                        - bean: { ref: llm, method: "fallback(${exchange}, 'm-y')" }
+                                        - to: "model:m-y"
+                """.formatted(x1.url()));
+        Files.writeString(routes.resolve("m-y.camel.yaml"), RouterFixture.modelRouteYaml("m-y", y1.url(), null));
+        Files.writeString(routes.resolve("m-seen.camel.yaml"), RouterFixture.modelRouteYaml("m-seen", seen.url(), null));
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        HttpResponse<String> r = chat("m-x");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-served-by")).contains("y1");
+        assertThat(y1.last().model()).isEqualTo("m-y");
+        assertThat(calls(x1)).isEqualTo(1);
+        assertThat(calls(seen)).isZero();
+    }
+
+    @Test
     void a_breaker_opens_when_the_model_keeps_failing_and_closes_after_it_recovers() throws Exception {
         // ejection off, so only the breaker can stop calls to m-a
         start(Map.of("camel.component.llm.eject-consecutive-failures", "1000"));

@@ -11,12 +11,14 @@ import org.apache.camel.AsyncCallback;
 import org.apache.camel.AsyncProcessor;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
+import org.apache.camel.Channel;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePropertyKey;
 import org.apache.camel.Navigate;
 import org.apache.camel.Processor;
 import org.apache.camel.Traceable;
 import org.apache.camel.component.resilience4j.ResilienceProcessor;
+import org.apache.camel.processor.Pipeline;
 import org.apache.camel.spi.IdAware;
 import org.apache.camel.spi.RouteIdAware;
 import org.apache.camel.support.AsyncProcessorConverterHelper;
@@ -53,6 +55,8 @@ public class ModelBreaker extends AsyncProcessorSupport
     private volatile long openedAtNanos;
     /** The model's load balancer among the steps (null: none, the breaker then follows only its own counts). */
     private volatile BackendBalancer balancer;
+    /** The steps are the model's balancer and nothing else: they run on the exchange itself, not a copy. */
+    private volatile boolean onlyBalancer;
 
     ModelBreaker(ResilienceProcessor resilience) {
         this.resilience = resilience;
@@ -82,7 +86,10 @@ public class ModelBreaker extends AsyncProcessorSupport
         if (call != null) {
             call.trial(trial);
         }
-        Exchange copy = ExchangeHelper.createCopy(exchange, true);
+        // as Camel's breaker, the protected steps run on a copy, so the fallback starts from the exchange as it was
+        // before them; steps that are only the model's balancer need none (a failed attempt leaves nothing but its
+        // exception there, see BackendBalancer.send)
+        Exchange copy = onlyBalancer ? exchange : ExchangeHelper.createCopy(exchange, true);
         long start = breaker.getCurrentTimestamp();
         steps.process(copy, doneSync -> {
             try {
@@ -104,7 +111,9 @@ public class ModelBreaker extends AsyncProcessorSupport
             if (trial) {
                 transition(breaker, State.CLOSED);
             }
-            ExchangeHelper.copyResults(exchange, copy);
+            if (copy != exchange) {
+                ExchangeHelper.copyResults(exchange, copy);
+            }
             exchange.setProperty(ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_SUCCESSFUL_EXECUTION, true);
             exchange.setProperty(ExchangePropertyKey.CIRCUIT_BREAKER_RESPONSE_STATE, breaker.getState().name());
             callback.done(false);
@@ -118,7 +127,9 @@ public class ModelBreaker extends AsyncProcessorSupport
             callback.done(false);
             return;
         }
-        if (copy.getProperty(BackendBalancer.OUT_OF_ROTATION, false, Boolean.class) && !trial) {
+        // read, and taken off: a fallback model's breaker must not see this model's outage as its own
+        boolean outOfRotation = Boolean.TRUE.equals(copy.removeProperty(BackendBalancer.OUT_OF_ROTATION));
+        if (outOfRotation && !trial) {
             breaker.releasePermission(); // outlier detection's call (every backend is out), not the breaker's
         } else {
             breaker.onError(took, breaker.getTimestampUnit(), error);
@@ -217,6 +228,27 @@ public class ModelBreaker extends AsyncProcessorSupport
     protected void doStart() throws Exception {
         ServiceHelper.startService(resilience); // creates the Resilience4j breaker in Camel's registry (and its meters)
         balancer = findBalancer(steps);
+        onlyBalancer = isOnlyBalancer(steps);
+    }
+
+    /** True when {@code p} is a balancer, wrapped (channels, a pipeline of one step) but with no other step. */
+    static boolean isOnlyBalancer(Processor p) {
+        if (p instanceof BackendBalancer) {
+            return true;
+        }
+        if (p instanceof Channel channel) {
+            return isOnlyBalancer(channel.getNextProcessor());
+        }
+        if (p instanceof Pipeline pipeline) {
+            List<Processor> next = pipeline.next();
+            return next.size() == 1 && isOnlyBalancer(next.get(0));
+        }
+        return false;
+    }
+
+    /** Whether the protected steps run on the exchange itself (see {@link #isOnlyBalancer}). */
+    boolean runsWithoutCopy() {
+        return onlyBalancer;
     }
 
     @Override

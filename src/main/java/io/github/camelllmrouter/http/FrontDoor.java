@@ -35,6 +35,7 @@ import org.apache.camel.component.netty.ServerInitializerFactory;
 import org.apache.camel.component.netty.http.HttpServerInitializerFactory;
 import org.apache.camel.component.netty.http.NettyHttpConfiguration;
 import org.apache.camel.component.netty.http.NettyHttpConsumer;
+import org.apache.camel.component.netty.http.handlers.HttpServerMultiplexChannelHandler;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -126,6 +127,9 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
         p.addBefore("aggregator", "connection-watch", watch);
         p.addAfter("aggregator", "in-order", new InOrder());
         p.addAfter("in-order", "gate", new Gate(this));
+        if (p.get("handler") instanceof HttpServerMultiplexChannelHandler multiplexer) {
+            p.addBefore("handler", "same-consumer", new SameConsumer(multiplexer));
+        }
     }
 
     // ------------------------------------------------------------------------------------------ settings
