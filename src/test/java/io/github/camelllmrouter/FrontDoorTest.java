@@ -278,6 +278,25 @@ class FrontDoorTest {
     }
 
     @Test
+    void the_idle_timeout_counts_from_the_last_answer_not_the_first() throws Exception {
+        start(Map.of("router.client-idle-timeout-seconds", "1", "router.request-header-timeout-seconds", "1"));
+        try (RawHttp raw = new RawHttp(f.port)) {
+            long t0 = System.nanoTime();
+            // a request every 400 ms for 2.4 s: the connection outlives its first timeout twice over
+            for (int i = 0; i < 6; i++) {
+                assertThat(raw.send("GET /health HTTP/1.1\r\nHost: router\r\n\r\n").read())
+                        .as("answer %d after %d ms", i, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isNotNull();
+                await().pollDelay(Duration.ofMillis(400)).atMost(Duration.ofSeconds(2)).until(() -> true);
+            }
+            long last = System.nanoTime();
+            assertThat(raw.send("GET /health HTTP/1.1\r\nHost: router\r\n\r\n").read().status()).isEqualTo(200);
+            assertThat(raw.closedByPeer()).isTrue();
+            // closed one idle timeout after the last answer
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - last)).isBetween(900L, 2500L);
+        }
+    }
+
+    @Test
     void a_stray_crlf_after_a_body_does_not_cut_the_answer_being_streamed() throws Exception {
         start(Map.of("router.request-header-timeout-seconds", "1"));
         a1.chunks(10).chunkDelayMs(300); // a 3 s stream, three times the header timeout

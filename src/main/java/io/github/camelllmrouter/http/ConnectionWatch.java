@@ -23,7 +23,14 @@ import io.netty.handler.codec.http.LastHttpContent;
 final class ConnectionWatch extends ChannelDuplexHandler {
 
     private final FrontDoor door;
-    private ScheduledFuture<?> timer;
+    // one deadline, checked by one timer that waits out what is left of it (as Netty's IdleStateHandler does): a
+    // request moves the deadline three times, and scheduling and cancelling a timer each time was that many
+    // tasks through the event loop's queue
+    private boolean armed;
+    private long deadlineNanos;
+    private String reason;
+    private ScheduledFuture<?> timer; // the check pending, due at timerDueNanos
+    private long timerDueNanos;
     private boolean receiving;  // bytes of a request seen, its headers not yet decoded
     private boolean inBody;     // headers decoded, body not complete
     private int unanswered;     // requests whose answer has not been written in full
@@ -62,6 +69,10 @@ final class ConnectionWatch extends ChannelDuplexHandler {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         cancel();
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
         super.channelInactive(ctx);
     }
 
@@ -98,22 +109,45 @@ final class ConnectionWatch extends ChannelDuplexHandler {
         }
     }
 
-    private void arm(ChannelHandlerContext ctx, long ms, String reason) {
-        cancel();
-        if (ms > 0) {
-            timer = ctx.executor().schedule(() -> expired(ctx, reason), ms, TimeUnit.MILLISECONDS);
+    private void arm(ChannelHandlerContext ctx, long ms, String why) {
+        if (ms <= 0) {
+            cancel();
+            return;
+        }
+        armed = true;
+        reason = why;
+        deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        if (timer != null && timerDueNanos - deadlineNanos > 0) {
+            timer.cancel(false); // due after the new deadline: checked sooner instead
+            timer = null;
+        }
+        if (timer == null) {
+            check(ctx, deadlineNanos);
         }
     }
 
+    /** No deadline: the pending check, if any, finds nothing to do. */
     private void cancel() {
-        if (timer != null) {
-            timer.cancel(false);
+        armed = false;
+    }
+
+    private void check(ChannelHandlerContext ctx, long dueNanos) {
+        timerDueNanos = dueNanos;
+        timer = ctx.executor().schedule(() -> {
             timer = null;
-        }
+            if (!armed) {
+                return;
+            }
+            if (deadlineNanos - System.nanoTime() > 0) {
+                check(ctx, deadlineNanos); // moved on since this check was set: wait out the rest
+            } else {
+                armed = false;
+                expired(ctx, reason);
+            }
+        }, Math.max(0, dueNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 
     private void expired(ChannelHandlerContext ctx, String reason) {
-        timer = null;
         door.closed(reason);
         if ("idle_timeout".equals(reason) || unanswered > (inBody ? 1 : 0)) {
             ctx.close(); // nothing to answer (or an answer still owed to an earlier request): just close
