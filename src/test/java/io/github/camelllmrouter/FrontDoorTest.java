@@ -278,6 +278,24 @@ class FrontDoorTest {
     }
 
     @Test
+    void a_later_request_on_a_kept_alive_connection_that_stalls_gets_a_408() throws Exception {
+        start(Map.of("router.request-header-timeout-seconds", "1", "router.request-body-timeout-seconds", "1"));
+        try (RawHttp raw = new RawHttp(f.port)) {
+            assertThat(raw.send("GET /health HTTP/1.1\r\nHost: router\r\n\r\n").read().status()).isEqualTo(200);
+            // past the first header timeout: the connection's timer now waits for the (60 s) idle timeout
+            await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> true);
+            raw.send("GET /health HTTP/1.1\r\nHo"); // its headers never finish
+            assertOpenAiError(raw.read(), 408);
+        }
+        try (RawHttp raw = new RawHttp(f.port)) {
+            assertThat(raw.send("GET /health HTTP/1.1\r\nHost: router\r\n\r\n").read().status()).isEqualTo(200);
+            await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> true);
+            raw.send("POST " + CHAT + " HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{");
+            assertOpenAiError(raw.read(), 408); // its body never finishes
+        }
+    }
+
+    @Test
     void the_idle_timeout_counts_from_the_last_answer_not_the_first() throws Exception {
         start(Map.of("router.client-idle-timeout-seconds", "1", "router.request-header-timeout-seconds", "1"));
         try (RawHttp raw = new RawHttp(f.port)) {

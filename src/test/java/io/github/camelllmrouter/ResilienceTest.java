@@ -20,7 +20,10 @@ import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.camelllmrouter.backend.BackendBalancer;
+import io.github.camelllmrouter.backend.ModelBreaker;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.apache.camel.Navigate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -341,6 +344,54 @@ class ResilienceTest {
         assertThat(y1.last().model()).isEqualTo("m-y");
         assertThat(calls(x1)).isEqualTo(1);
         assertThat(calls(seen)).isZero();
+    }
+
+    /** The model breakers and balancers of a route. */
+    static List<Object> steps(Object p, List<Object> found) {
+        if (p instanceof ModelBreaker || p instanceof BackendBalancer) {
+            found.add(p);
+        }
+        if (p instanceof Navigate<?> n && n.hasNext() && n.next() != null) {
+            for (Object child : n.next()) {
+                steps(child, found);
+            }
+        }
+        return found;
+    }
+
+    @Test
+    void a_breaker_over_its_balancer_alone_runs_without_copies_and_one_with_an_interceptor_with_them(
+            @TempDir Path routes) throws Exception {
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        FakeOpenAiBackend x1 = f.backend("x1", "m-x");
+        FakeOpenAiBackend y1 = f.backend("y1", "m-y");
+        x1.failWithStatus(503);
+        // m-x: a breaker over its balancer, with an interceptor woven around every step (a route configuration;
+        // Camel weaves no error handler inside a circuitBreaker or a loadBalance)
+        Files.writeString(routes.resolve("m-x.camel.yaml"), """
+                - routeConfiguration:
+                    id: with-interceptor
+                    intercept:
+                      - intercept:
+                          steps:
+                            - setVariable:
+                                name: intercepted
+                                constant: "yes"
+                """ + RouterFixture.modelRouteYaml("m-x", x1.url(), "m-y")
+                .replace("    from:\n", "    routeConfigurationId: with-interceptor\n    from:\n"));
+        Files.writeString(routes.resolve("m-y.camel.yaml"), RouterFixture.modelRouteYaml("m-y", y1.url(), null));
+        f.start(Map.of("router.routes-dir", routes.toString(), "router.demo", "false"));
+        for (String[] route : new String[][] {{"model-m-y", "true"}, {"model-m-x", "false"}}) {
+            List<Object> found = steps(f.router.context().getRoute(route[0]).navigate(), new ArrayList<>());
+            assertThat(found).hasSize(2);
+            boolean plain = Boolean.parseBoolean(route[1]);
+            assertThat(((ModelBreaker) found.get(0)).runsWithoutCopy()).as(route[0]).isEqualTo(plain);
+            assertThat(((BackendBalancer) found.get(1)).attemptsWithoutCopy()).as(route[0]).isEqualTo(plain);
+        }
+        HttpResponse<String> r = chat("m-x");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-served-by")).contains("y1");
+        assertThat(y1.last().model()).isEqualTo("m-y");
     }
 
     @Test

@@ -24,6 +24,7 @@ import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.processor.SendProcessor;
 import org.apache.camel.processor.loadbalancer.LoadBalancerSupport;
+import org.apache.camel.support.ExchangeHelper;
 import org.apache.camel.support.service.ServiceHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -199,6 +200,16 @@ public class BackendBalancer extends LoadBalancerSupport {
             discoveredPools.clear();
         }
         super.doStop();
+    }
+
+    /** Whether every fixed backend's attempts run on the request's own exchange (nothing woven around them). */
+    public boolean attemptsWithoutCopy() {
+        for (Target t : fixedPool().targets()) {
+            if (!t.plain) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static LlmEndpoint endpointOf(Processor p) {
@@ -474,40 +485,46 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
 
         /**
-         * One attempt, on the request's own exchange: every target is an {@code llm:} send (see endpointOf), whose
-         * producer sets the answer as the body or, when it fails, the exception and nothing else. So a failed
-         * attempt leaves only its exception, dropped before the next one starts, and no copy of the exchange is
-         * needed to keep attempts apart (a copy and its results copied back were a tenth of what a request
-         * allocated).
+         * One attempt. Every target is an {@code llm:} send (see endpointOf), whose producer sets the answer as the
+         * body or, when it fails, the exception (Camel's send step also notes the endpoint, which the next send
+         * overwrites). So with nothing woven around the send, a failed attempt leaves only its exception, dropped
+         * before the next one starts, and the attempt runs on the request's own exchange (a copy and its results
+         * copied back were a tenth of what a request allocated); with an error handler or interceptor around it,
+         * on a copy, as Camel's failover does.
          */
         void send(Target target) {
             tried[indexOf(target)] = true;
             exchange.setException(null);
+            Exchange attempt = target.plain ? exchange : ExchangeHelper.createCopy(exchange, true);
             BackendState state = target.state();
             state.begin();
             long sent = System.nanoTime();
-            target.processor.process(exchange, doneSync -> {
+            target.processor.process(attempt, doneSync -> {
                 state.end();
                 try {
-                    onDone(target, sent);
+                    onDone(target, attempt, sent);
                 } catch (RuntimeException e) {
                     finish(e); // never leave the request without an answer
                 }
             });
         }
 
-        void onDone(Target target, long sent) {
-            Throwable error = exchange.getException();
+        void onDone(Target target, Exchange attempt, long sent) {
+            Throwable error = attempt.getException();
             String backend = target.endpoint.backendId();
             if (error == null) {
                 target.state().success(sent);
-                Object body = exchange.getMessage().getBody();
+                Object body = attempt.getMessage().getBody();
                 boolean clientError = body instanceof BackendResponse r && r.status() >= 400;
                 component.metrics().attempt(model(), backend, clientError ? "client_error" : "success");
+                if (attempt != exchange) {
+                    ExchangeHelper.copyResults(exchange, attempt);
+                }
                 callback.done(false);
                 return;
             }
             if (!(error instanceof BackendException failure)) {
+                exchange.setException(error);
                 callback.done(false);
                 return;
             }
@@ -592,11 +609,14 @@ public class BackendBalancer extends LoadBalancerSupport {
     private static final class Target {
         final AsyncProcessor processor;
         final LlmEndpoint endpoint;
+        /** Nothing woven around the {@code llm:} send (error handler, interceptor): attempts need no copy. */
+        final boolean plain;
         int current; // smooth weighted round robin state, guarded by lock
 
         Target(AsyncProcessor processor, LlmEndpoint endpoint) {
             this.processor = processor;
             this.endpoint = endpoint;
+            this.plain = PlainChannels.inside(processor) != null;
         }
 
         int weight() {

@@ -11,7 +11,6 @@ import org.apache.camel.AsyncCallback;
 import org.apache.camel.AsyncProcessor;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
-import org.apache.camel.Channel;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePropertyKey;
 import org.apache.camel.Navigate;
@@ -119,6 +118,8 @@ public class ModelBreaker extends AsyncProcessorSupport
             callback.done(false);
             return;
         }
+        // read, and taken off: a fallback model's breaker must not see this model's outage as its own
+        boolean outOfRotation = Boolean.TRUE.equals(copy.removeProperty(BackendBalancer.OUT_OF_ROTATION));
         BackendException failure = BackendException.find(error);
         String reason = failure != null ? failure.reason() : null;
         if (BackendException.CLIENT_CLOSED.equals(reason)) {
@@ -127,8 +128,6 @@ public class ModelBreaker extends AsyncProcessorSupport
             callback.done(false);
             return;
         }
-        // read, and taken off: a fallback model's breaker must not see this model's outage as its own
-        boolean outOfRotation = Boolean.TRUE.equals(copy.removeProperty(BackendBalancer.OUT_OF_ROTATION));
         if (outOfRotation && !trial) {
             breaker.releasePermission(); // outlier detection's call (every backend is out), not the breaker's
         } else {
@@ -231,23 +230,24 @@ public class ModelBreaker extends AsyncProcessorSupport
         onlyBalancer = isOnlyBalancer(steps);
     }
 
-    /** True when {@code p} is a balancer, wrapped (channels, a pipeline of one step) but with no other step. */
+    /**
+     * True when {@code p} is a balancer, wrapped (plain channels, a pipeline of one step) but with no other step,
+     * and no error handler or interceptor woven in (they may leave state of their own on the exchange).
+     */
     static boolean isOnlyBalancer(Processor p) {
-        if (p instanceof BackendBalancer) {
+        Processor step = PlainChannels.inside(p);
+        if (step instanceof BackendBalancer) {
             return true;
         }
-        if (p instanceof Channel channel) {
-            return isOnlyBalancer(channel.getNextProcessor());
-        }
-        if (p instanceof Pipeline pipeline) {
+        if (step instanceof Pipeline pipeline) {
             List<Processor> next = pipeline.next();
-            return next.size() == 1 && isOnlyBalancer(next.get(0));
+            return next != null && next.size() == 1 && isOnlyBalancer(next.get(0));
         }
         return false;
     }
 
     /** Whether the protected steps run on the exchange itself (see {@link #isOnlyBalancer}). */
-    boolean runsWithoutCopy() {
+    public boolean runsWithoutCopy() {
         return onlyBalancer;
     }
 

@@ -35,8 +35,15 @@ final class ConnectionWatch extends ChannelDuplexHandler {
     private boolean inBody;     // headers decoded, body not complete
     private int unanswered;     // requests whose answer has not been written in full
 
+    private ChannelHandlerContext own; // this handler's place in the pipeline: a 408 goes out through the encoder
+
     ConnectionWatch(FrontDoor door) {
         this.door = door;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        own = ctx;
     }
 
     /** The head-of-pipeline part: notes the first byte of a request. */
@@ -47,7 +54,7 @@ final class ConnectionWatch extends ChannelDuplexHandler {
                 if (msg instanceof ByteBuf b && b.isReadable() && !receiving && !inBody) {
                     receiving = true;
                     if (unanswered == 0) {
-                        arm(ctx, door.headerTimeoutMs(), "header_timeout");
+                        arm(own, door.headerTimeoutMs(), "header_timeout");
                     } // else (a pipelined request, or a stray CRLF after a body) the timer starts once the answer is out
                 }
                 ctx.fireChannelRead(msg);

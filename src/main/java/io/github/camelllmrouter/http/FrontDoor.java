@@ -127,7 +127,8 @@ public class FrontDoor extends HttpServerInitializerFactory implements CamelCont
         p.addBefore("aggregator", "connection-watch", watch);
         p.addAfter("aggregator", "in-order", new InOrder());
         p.addAfter("in-order", "gate", new Gate(this));
-        if (p.get("handler") instanceof HttpServerMultiplexChannelHandler multiplexer) {
+        // (with usingExecutorService the routes run on netty-http's worker pool, which only its handler hands to)
+        if (!c.isUsingExecutorService() && p.get("handler") instanceof HttpServerMultiplexChannelHandler multiplexer) {
             p.addBefore("handler", "same-consumer", new SameConsumer(multiplexer));
         }
     }

@@ -14,7 +14,8 @@ import org.apache.camel.component.netty.http.handlers.HttpServerMultiplexChannel
  * route is the only one on the port and takes every path and method: netty-http's multiplexer would pick the
  * same route again, matching the path against each route's (a list, a stream and substrings per request: 7 % of
  * what a request allocated). Any other case, a connection's first request included, goes through the
- * multiplexer, which remembers its pick on the connection (the attribute read here).
+ * multiplexer, which remembers its pick on the connection (the attribute read here). Installed only where the
+ * routes run on the event loop ({@code usingExecutorService=false}, as the router's own routes do).
  */
 final class SameConsumer extends ChannelInboundHandlerAdapter {
 
@@ -40,7 +41,7 @@ final class SameConsumer extends ChannelInboundHandlerAdapter {
     private static boolean takesEverything(NettyHttpConsumer consumer) {
         NettyHttpConfiguration c = consumer.getConfiguration();
         String path = c.getPath();
-        return consumer.isRunAllowed() && !c.isHttpProxy() && c.isMatchOnUriPrefix()
+        return consumer.isStarted() && !c.isHttpProxy() && c.isMatchOnUriPrefix()
                 && (path == null || path.isEmpty() || path.equals("/"))
                 && consumer.getEndpoint().getHttpMethodRestrict() == null;
     }
