@@ -10,15 +10,9 @@ cd "$(dirname "$0")/.."
 JAR=${1:-target/camel-llm-router.jar}; ROUTES=${2:-}; CONNS=${CONNS:-32}; LUA=${LUA:-bench/chat-1k.lua}; JAVA=${JAVA:-java}
 [ -f "$JAR" ] || mvn -B -q -ntp package -DskipTests
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-run=$(mktemp -d); cp "$JAR" "$run/r.jar"; [ -n "$ROUTES" ] && cp -r "$ROUTES" "$run/routes"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$run"; }
-trap cleanup EXIT
-taskset -c 1 java -cp "$run/r.jar" io.github.camelllmrouter.demo.FakeBackendMain --port 19401 --name b --models bench \
-  --chunks 10 --chunk-delay-ms 0 > /dev/null 2>&1 & pids+=($!)
-(cd "$run" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms32m -Xmx256m -jar r.jar --port 19400 --host 127.0.0.1 \
-  --static-backends http://127.0.0.1:19401 --static-models bench --log-level warning > "$run/router.log" 2>&1) & pids+=($!)
-for p in 19401 19400; do for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$p/health" && break; sleep 0.2; done; done
+RUN=$(mktemp -d); cp "$JAR" "$RUN/r.jar"; [ -n "$ROUTES" ] && cp -r "$ROUTES" "$RUN/routes"
+. bench/pair.sh
+start_pair 19401 19400 "$RUN/router.log"
 rp=$(pgrep -f "r.jar --port 19400")
 taskset -c 1 wrk -t1 -c$CONNS -d${WARM:-30}s -s "$LUA" http://127.0.0.1:19400/v1/chat/completions > /dev/null
 g0=$(jstat -gc "$rp" | tail -1); t0=$(awk '{print $14+$15}' "/proc/$rp/stat")

@@ -17,14 +17,8 @@ JAR=target/camel-llm-router.jar
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 OUT="$PWD/bench/results"; mkdir -p "$OUT"
 RUN=$(mktemp -d); cp "$JAR" "$RUN/r.jar"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$RUN"; }
-trap cleanup EXIT
-taskset -c 1 java -cp "$RUN/r.jar" io.github.camelllmrouter.demo.FakeBackendMain --port 19501 --name b --models bench \
-  --chunks 10 --chunk-delay-ms 0 > /dev/null 2>&1 & pids+=($!)
-(cd "$RUN" && exec taskset -c 0 "$JAVA" -XX:ActiveProcessorCount=1 -Xms32m -Xmx256m -jar r.jar --port 19500 --host 127.0.0.1 \
-  --static-backends http://127.0.0.1:19501 --static-models bench --log-level warning > /dev/null 2>&1) & ROUTER=$!; pids+=($ROUTER)
-for p in 19501 19500; do for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$p/health" && break; sleep 0.2; done; done
+. bench/pair.sh
+start_pair 19501 19500 /dev/null
 taskset -c 1 wrk -t1 -c32 -d${WARMUP}s -s $LUA http://127.0.0.1:19500/v1/chat/completions > /dev/null
 taskset -c 1 wrk -t1 -c$CONNS -d$((DUR + 2))s -s $LUA http://127.0.0.1:19500/v1/chat/completions > "$OUT/profile-wrk.txt" & WRK=$!
 sleep 1

@@ -46,6 +46,8 @@ class ResilienceTest {
     FakeOpenAiBackend b2;
     FakeOpenAiBackend c1;
     FakeOpenAiBackend z1;
+    FakeOpenAiBackend x1;
+    FakeOpenAiBackend y1;
 
     void start(Map<String, String> extra) throws Exception {
         a1 = f.backend("a1", "m-a");
@@ -277,13 +279,18 @@ class ResilienceTest {
         assertThat(calls(a2) + calls(b1) + calls(b2)).as("no attempt after the budget is spent").isZero();
     }
 
+    /** {@code routes} with the API route alone, x1 (m-x, answering 503) and y1 (m-y): for hand-written model routes. */
+    void apiRouteAndFailingX(Path routes) throws Exception {
+        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
+        x1 = f.backend("x1", "m-x");
+        x1.failWithStatus(503);
+        y1 = f.backend("y1", "m-y");
+    }
+
     @Test
     void a_fallback_loop_written_by_hand_is_stopped_by_the_hop_guard(@TempDir Path routes)
             throws Exception {
-        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
-        FakeOpenAiBackend x1 = f.backend("x1", "m-x");
-        FakeOpenAiBackend y1 = f.backend("y1", "m-y");
-        x1.failWithStatus(503);
+        apiRouteAndFailingX(routes);
         y1.failWithStatus(503);
         for (String[] m : new String[][] {{"m-x", "m-y", x1.url()}, {"m-y", "m-x", y1.url()}}) {
             Files.writeString(routes.resolve(m[0] + ".camel.yaml"), RouterFixture.modelRouteYaml(m[0], m[2], m[1]));
@@ -301,11 +308,8 @@ class ResilienceTest {
             throws Exception {
         // the protected steps of m-x set a variable before its balancer; its fallback goes to m-y, unless it sees
         // that variable (it must not: only steps that are the balancer alone run without a copy of the exchange)
-        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
-        FakeOpenAiBackend x1 = f.backend("x1", "m-x");
-        FakeOpenAiBackend y1 = f.backend("y1", "m-y");
+        apiRouteAndFailingX(routes);
         FakeOpenAiBackend seen = f.backend("seen1", "m-seen");
-        x1.failWithStatus(503);
         Files.writeString(routes.resolve("m-x.camel.yaml"), """
                 - route:
                     id: "model-m-x"
@@ -362,10 +366,7 @@ class ResilienceTest {
     @Test
     void a_breaker_over_its_balancer_alone_runs_without_copies_and_one_with_an_interceptor_with_them(
             @TempDir Path routes) throws Exception {
-        Files.copy(Path.of("routes/openai-api.camel.yaml"), routes.resolve("openai-api.camel.yaml"));
-        FakeOpenAiBackend x1 = f.backend("x1", "m-x");
-        FakeOpenAiBackend y1 = f.backend("y1", "m-y");
-        x1.failWithStatus(503);
+        apiRouteAndFailingX(routes);
         // m-x: a breaker over its balancer, with an interceptor woven around every step (a route configuration;
         // Camel weaves no error handler inside a circuitBreaker or a loadBalance)
         Files.writeString(routes.resolve("m-x.camel.yaml"), """
