@@ -5,8 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,20 +23,16 @@ public final class RequestRecord {
     private static final Logger ACCESS = LoggerFactory.getLogger("io.github.camelllmrouter.access");
     private static final ObjectMapper JSON = new ObjectMapper();
     // chat and completions say prompt/completion_tokens; the Responses and Messages APIs input/output_tokens
-    private static final Pattern PROMPT_TOKENS = Pattern.compile("\"(?:prompt|input)_tokens\"\\s*:\\s*(\\d+)");
-    private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"(?:completion|output)_tokens\"\\s*:\\s*(\\d+)");
+    private static final byte[][] PROMPT_TOKENS = {ascii("\"prompt_tokens\""), ascii("\"input_tokens\"")};
+    private static final byte[][] COMPLETION_TOKENS = {ascii("\"completion_tokens\""), ascii("\"output_tokens\"")};
     private static volatile boolean json;
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.ISO_8859_1);
 
     private static int indexOf(byte[] bytes, byte[] what) {
-        outer:
         for (int i = 0; i <= bytes.length - what.length; i++) {
-            for (int j = 0; j < what.length; j++) {
-                if (bytes[i + j] != what[j]) {
-                    continue outer;
-                }
+            if (startsWith(bytes, i, what)) {
+                return i;
             }
-            return i;
         }
         return -1;
     }
@@ -60,10 +54,58 @@ public final class RequestRecord {
         if (at < 0) {
             return null;
         }
-        String text = new String(bytes, at, bytes.length - at, StandardCharsets.ISO_8859_1);
-        Matcher p = PROMPT_TOKENS.matcher(text);
-        Matcher c = COMPLETION_TOKENS.matcher(text);
-        return new long[] {p.find() ? Long.parseLong(p.group(1)) : -1, c.find() ? Long.parseLong(c.group(1)) : -1};
+        return new long[] {count(bytes, at, PROMPT_TOKENS), count(bytes, at, COMPLETION_TOKENS)};
+    }
+
+    /** The first {@code "key": N} from {@code from} for any of the keys (JSON whitespace allowed), or -1. */
+    static long count(byte[] bytes, int from, byte[][] keys) {
+        for (int i = from; i < bytes.length; i++) {
+            for (byte[] key : keys) {
+                if (startsWith(bytes, i, key)) {
+                    long n = numberAfterColon(bytes, i + key.length);
+                    if (n >= 0) {
+                        return n;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static long numberAfterColon(byte[] bytes, int i) {
+        i = skipSpace(bytes, i);
+        if (i >= bytes.length || bytes[i] != ':') {
+            return -1;
+        }
+        i = skipSpace(bytes, i + 1);
+        long n = -1;
+        for (; i < bytes.length && bytes[i] >= '0' && bytes[i] <= '9' && n < Long.MAX_VALUE / 10 - 9; i++) {
+            n = (n < 0 ? 0 : n * 10) + (bytes[i] - '0');
+        }
+        return n;
+    }
+
+    private static int skipSpace(byte[] bytes, int i) {
+        while (i < bytes.length && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\n' || bytes[i] == '\r')) {
+            i++;
+        }
+        return i;
+    }
+
+    private static boolean startsWith(byte[] bytes, int at, byte[] what) {
+        if (at + what.length > bytes.length) {
+            return false;
+        }
+        for (int j = 0; j < what.length; j++) {
+            if (bytes[at + j] != what[j]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
     }
 
     /**
