@@ -58,7 +58,7 @@ public final class RequestRecord {
     }
 
     /** The first {@code "key": N} from {@code from} for any of the keys (JSON whitespace allowed), or -1. */
-    static long count(byte[] bytes, int from, byte[][] keys) {
+    private static long count(byte[] bytes, int from, byte[][] keys) {
         for (int i = from; i < bytes.length; i++) {
             for (byte[] key : keys) {
                 if (startsWith(bytes, i, key)) {

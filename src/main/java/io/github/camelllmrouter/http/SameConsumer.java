@@ -19,7 +19,10 @@ import org.apache.camel.component.netty.http.handlers.HttpServerMultiplexChannel
  */
 final class SameConsumer extends ChannelInboundHandlerAdapter {
 
-    /** Where netty-http's multiplexer keeps the route it picked for a connection. */
+    /**
+     * Where netty-http's multiplexer keeps the route it picked for a connection (its own name, not API: should a
+     * later Camel rename it, nothing is found here and every request goes through the multiplexer, as before).
+     */
     private static final AttributeKey<HttpServerChannelHandler> PICKED = AttributeKey.valueOf("serverHandler");
 
     private final HttpServerMultiplexChannelHandler multiplexer;
