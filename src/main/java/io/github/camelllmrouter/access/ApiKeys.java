@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +31,9 @@ import org.slf4j.LoggerFactory;
 public class ApiKeys extends ServiceSupport implements CamelContextAware {
 
     public static final String BEAN = "keys";
+    /** The two steps as processors of their own ({@code process: { ref: authenticate }}), bound with this bean. */
+    public static final String AUTHENTICATE = "authenticate";
+    public static final String AUTHORIZE = "authorize";
     private static final Logger LOG = LoggerFactory.getLogger(ApiKeys.class);
 
     private CamelContext context;
@@ -57,6 +61,8 @@ public class ApiKeys extends ServiceSupport implements CamelContextAware {
         if (this.context != context) {
             this.context = context;
             ContextServices.join(context, this);
+            context.getRegistry().bind(AUTHENTICATE, Processor.class, (Processor) this::authenticate);
+            context.getRegistry().bind(AUTHORIZE, Processor.class, (Processor) this::authorize);
         }
     }
 

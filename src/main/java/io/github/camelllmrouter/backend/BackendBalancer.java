@@ -62,6 +62,7 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
     }
     private volatile Boolean lastResort;
+    private volatile LlmComponent component;
     private final Object lock = new Object();
 
     public BackendBalancer() {
@@ -405,6 +406,15 @@ public class BackendBalancer extends LoadBalancerSupport {
         return rerouteAttempts != null ? rerouteAttempts : component.getMaxFailoverAttempts();
     }
 
+    private LlmComponent component(Exchange exchange) {
+        LlmComponent c = component;
+        if (c == null) {
+            c = exchange.getContext().getComponent("llm", LlmComponent.class);
+            component = c;
+        }
+        return c;
+    }
+
     private final class Attempts {
         final Exchange exchange;
         final AsyncCallback callback;
@@ -424,7 +434,7 @@ public class BackendBalancer extends LoadBalancerSupport {
             this.all = pool.targets();
             this.tried = new boolean[all.length];
             this.call = LlmCall.of(exchange);
-            this.component = exchange.getContext().getComponent("llm", LlmComponent.class);
+            this.component = component(exchange);
         }
 
         void next() {

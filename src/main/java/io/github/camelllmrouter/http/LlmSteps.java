@@ -10,15 +10,18 @@ import io.github.camelllmrouter.openai.OpenAiException;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.github.camelllmrouter.backend.LlmComponent;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePropertyKey;
+import org.apache.camel.Processor;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
 import org.apache.camel.component.netty.http.NettyHttpMessage;
@@ -27,9 +30,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The small Java steps the routes call by name ({@code bean: { ref: llm, method: ... }}): take the request off
- * the wire, validate it, find the model's route, and rewrite the model for a fallback.
+ * the wire, validate it, find the model's route, and rewrite the model for a fallback. The three every request
+ * passes are also processors of their own ({@code process: { ref: acceptRequest }}, {@code parseRequest},
+ * {@code resolveModel}), bound when this bean joins its context: Camel calls a processor directly, where a bean
+ * step looks its method up by name and binds its arguments on every request.
  */
-public class LlmSteps {
+public class LlmSteps implements CamelContextAware {
+
+    public static final String ACCEPT = "acceptRequest";
+    public static final String PARSE = "parseRequest";
+    public static final String RESOLVE = "resolveModel";
 
     private static final Logger LOG = LoggerFactory.getLogger(LlmSteps.class);
 
@@ -39,6 +49,22 @@ public class LlmSteps {
     private String rootPath = "";
     private volatile ModelComponent models;
     private volatile LlmComponent llmComponent;
+    private CamelContext context;
+
+    @Override
+    public CamelContext getCamelContext() {
+        return context;
+    }
+
+    @Override
+    public void setCamelContext(CamelContext context) {
+        if (context != null && this.context != context) {
+            this.context = context;
+            context.getRegistry().bind(ACCEPT, Processor.class, (Processor) this::accept);
+            context.getRegistry().bind(PARSE, Processor.class, (Processor) this::parse);
+            context.getRegistry().bind(RESOLVE, Processor.class, (Processor) this::resolve);
+        }
+    }
 
     /** --root-path: a prefix (like /llm) under which the API is also served. */
     public void setRootPath(String rootPath) {

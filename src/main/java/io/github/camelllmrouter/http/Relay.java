@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.camelllmrouter.backend.BackendClient;
 import io.github.camelllmrouter.backend.BackendException;
 import io.github.camelllmrouter.backend.BackendResponse;
-import io.github.camelllmrouter.backend.LlmComponent;
 import io.github.camelllmrouter.openai.OpenAiException;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.netty.buffer.Unpooled;
@@ -99,9 +98,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             return true;
         }
         Object body = exchange.getMessage().getBody();
-        if (body instanceof BackendResponse && call.servedModel() != null) {
-            exchange.getContext().getComponent("llm", LlmComponent.class).metrics()
-                    .overhead(call.servedModel(), call.answerOverheadNanos());
+        if (body instanceof BackendResponse && call.servedModel() != null && call.routerMetrics() != null) {
+            call.routerMetrics().overhead(call.servedModel(), call.answerOverheadNanos());
         }
         if (body instanceof BackendResponse response && response.streaming()) {
             new Pump(call, response, callback).start();
