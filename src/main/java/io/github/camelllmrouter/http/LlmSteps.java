@@ -11,8 +11,8 @@ import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -92,9 +92,9 @@ public class LlmSteps implements CamelContextAware {
         if (!rootPath.isEmpty() && path.startsWith(rootPath + "/")) {
             path = path.substring(rootPath.length());
         }
-        // the request object is released when the Netty handler returns; keep a copy of what is forwarded
-        DefaultHttpHeaders headers = new DefaultHttpHeaders(false);
-        headers.add(request.headers());
+        // the headers forwarded to backends: the request's own (its release when the Netty handler returns frees
+        // the body's buffer, not the headers), changed here for x-request-id and by authenticate for the client's key
+        HttpHeaders headers = request.headers();
         // x-request-id: the client's, or one made here; returned to the client and forwarded to the backend
         String requestId = headers.get(REQUEST_ID);
         if (requestId == null || requestId.isBlank() || requestId.length() > 200) {
