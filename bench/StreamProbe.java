@@ -17,6 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Benchmark probe, run with `java bench/StreamProbe.java`:
  *   ttfc ROUTER_PORT BACKEND_PORT N  - time to the first SSE event, router vs direct, interleaved, N each
  *   ttfc3 DIRECT NGINX ROUTER N      - the same for the backend direct, nginx and the router, interleaved
+ *                                      (both after TTFC_WARMUP_S seconds, 20 by default, of the same requests: the
+ *                                      load's kept-alive connections never run a JVM's accept and close paths,
+ *                                      and 200 requests left the router's JIT compiling them while it measured)
  *   open PORT N [RAMP_MS]             - N concurrent streams held open (started evenly over RAMP_MS, default 0);
  *                                       counts clean completions and errors
  */
@@ -62,8 +65,10 @@ public class StreamProbe {
         }
     }
 
+    static final long WARMUP_NANOS = Long.parseLong(System.getenv().getOrDefault("TTFC_WARMUP_S", "20")) * 1_000_000_000L;
+
     static void ttfc(int routerPort, int backendPort, int n) throws Exception {
-        for (int i = 0; i < 200; i++) { // warm-up
+        for (long end = System.nanoTime() + WARMUP_NANOS; System.nanoTime() < end; ) {
             firstEventMicros(routerPort);
             firstEventMicros(backendPort);
         }
@@ -85,7 +90,7 @@ public class StreamProbe {
     static void ttfc3(int direct, int nginx, int router, int n) throws Exception {
         int[] ports = {direct, nginx, router};
         String[] names = {"direct", "nginx", "router"};
-        for (int i = 0; i < 200; i++) {
+        for (long end = System.nanoTime() + WARMUP_NANOS; System.nanoTime() < end; ) {
             for (int p : ports) {
                 firstEventMicros(p);
             }
