@@ -62,7 +62,6 @@ public class BackendBalancer extends LoadBalancerSupport {
         }
     }
     private volatile Boolean lastResort;
-    private volatile LlmComponent component;
     private final Object lock = new Object();
 
     public BackendBalancer() {
@@ -406,15 +405,6 @@ public class BackendBalancer extends LoadBalancerSupport {
         return rerouteAttempts != null ? rerouteAttempts : component.getMaxFailoverAttempts();
     }
 
-    private LlmComponent component(Exchange exchange) {
-        LlmComponent c = component;
-        if (c == null) {
-            c = exchange.getContext().getComponent("llm", LlmComponent.class);
-            component = c;
-        }
-        return c;
-    }
-
     private final class Attempts {
         final Exchange exchange;
         final AsyncCallback callback;
@@ -434,7 +424,9 @@ public class BackendBalancer extends LoadBalancerSupport {
             this.all = pool.targets();
             this.tried = new boolean[all.length];
             this.call = LlmCall.of(exchange);
-            this.component = component(exchange);
+            // the targets' own component (a lookup by name, per request, only for a pool with none)
+            this.component = all.length > 0 ? all[0].endpoint.getComponent()
+                    : exchange.getContext().getComponent("llm", LlmComponent.class);
         }
 
         void next() {
