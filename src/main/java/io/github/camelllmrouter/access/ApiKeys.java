@@ -12,12 +12,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.camelllmrouter.http.LlmCall;
+import io.github.camelllmrouter.http.StepProcessors;
 import io.github.camelllmrouter.openai.OpenAiException;
 import io.netty.handler.codec.http.HttpHeaders;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
-import org.apache.camel.Processor;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
 public class ApiKeys extends ServiceSupport implements CamelContextAware {
 
     public static final String BEAN = "keys";
-    /** The two steps as processors of their own ({@code process: { ref: authenticate }}), bound with this bean. */
-    public static final String AUTHENTICATE = "authenticate";
-    public static final String AUTHORIZE = "authorize";
+    /** The two steps as processors of their own ({@code process: { ref: keys.authenticate }}): {@link StepProcessors}. */
+    public static final String AUTHENTICATE = "keys.authenticate";
+    public static final String AUTHORIZE = "keys.authorize";
     private static final Logger LOG = LoggerFactory.getLogger(ApiKeys.class);
 
     private CamelContext context;
@@ -61,8 +61,8 @@ public class ApiKeys extends ServiceSupport implements CamelContextAware {
         if (this.context != context) {
             this.context = context;
             ContextServices.join(context, this);
-            context.getRegistry().bind(AUTHENTICATE, Processor.class, (Processor) this::authenticate);
-            context.getRegistry().bind(AUTHORIZE, Processor.class, (Processor) this::authorize);
+            StepProcessors.bind(context, AUTHENTICATE, this::authenticate);
+            StepProcessors.bind(context, AUTHORIZE, this::authorize);
         }
     }
 

@@ -21,7 +21,6 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePropertyKey;
-import org.apache.camel.Processor;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.component.direct.DirectConsumerNotAvailableException;
 import org.apache.camel.component.netty.http.NettyHttpMessage;
@@ -31,15 +30,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The small Java steps the routes call by name ({@code bean: { ref: llm, method: ... }}): take the request off
  * the wire, validate it, find the model's route, and rewrite the model for a fallback. The three every request
- * passes are also processors of their own ({@code process: { ref: acceptRequest }}, {@code parseRequest},
- * {@code resolveModel}), bound when this bean joins its context: Camel calls a processor directly, where a bean
- * step looks its method up by name and binds its arguments on every request.
+ * passes are also processors of their own ({@code process: { ref: llm.acceptRequest }}, {@code llm.parseRequest},
+ * {@code llm.resolveModel}), bound when this bean joins its context ({@link StepProcessors}).
  */
 public class LlmSteps implements CamelContextAware {
 
-    public static final String ACCEPT = "acceptRequest";
-    public static final String PARSE = "parseRequest";
-    public static final String RESOLVE = "resolveModel";
+    public static final String ACCEPT = "llm.acceptRequest";
+    public static final String PARSE = "llm.parseRequest";
+    public static final String RESOLVE = "llm.resolveModel";
 
     private static final Logger LOG = LoggerFactory.getLogger(LlmSteps.class);
 
@@ -60,9 +58,9 @@ public class LlmSteps implements CamelContextAware {
     public void setCamelContext(CamelContext context) {
         if (context != null && this.context != context) {
             this.context = context;
-            context.getRegistry().bind(ACCEPT, Processor.class, (Processor) this::accept);
-            context.getRegistry().bind(PARSE, Processor.class, (Processor) this::parse);
-            context.getRegistry().bind(RESOLVE, Processor.class, (Processor) this::resolve);
+            StepProcessors.bind(context, ACCEPT, this::accept);
+            StepProcessors.bind(context, PARSE, this::parse);
+            StepProcessors.bind(context, RESOLVE, this::resolve);
         }
     }
 
