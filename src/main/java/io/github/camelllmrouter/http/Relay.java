@@ -18,7 +18,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -170,7 +172,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
 
     private static void writeFull(LlmCall call, HttpResponseStatus status, MultiMap backendHeaders,
                                   byte[] body, Map<String, String> routerHeaders) {
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        // a full answer has no trailers: no second header map made per answer for them
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body),
+                new DefaultHttpHeaders(), EmptyHttpHeaders.INSTANCE);
         copyHeaders(backendHeaders, response.headers());
         routerHeaders.forEach(response.headers()::set);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
