@@ -30,7 +30,15 @@ one() {
     kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$run"
 }
 
+# the order alternates (old first in odd rounds, new first in even ones), so that a disturbance that comes back
+# with the rounds' period falls on both sides: with old always first, one side was the slower in six rounds of six
+# for two runs whose options were swapped (docs/benchmarks.md, "ab.sh's order")
 for i in $(seq 1 "$ROUNDS"); do
-    echo "round $i old: $(one "$OLD" "$OLD_OPTS")"
-    echo "round $i new: $(one "$NEW" "$NEW_OPTS")"
+    if (( i % 2 )); then
+        echo "round $i old: $(one "$OLD" "$OLD_OPTS")"
+        echo "round $i new: $(one "$NEW" "$NEW_OPTS")"
+    else
+        echo "round $i new: $(one "$NEW" "$NEW_OPTS")"
+        echo "round $i old: $(one "$OLD" "$OLD_OPTS")"
+    fi
 done
