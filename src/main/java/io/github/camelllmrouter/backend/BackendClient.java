@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 import java.util.regex.Pattern;
 
+import javax.net.ssl.SSLException;
+
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -86,6 +88,7 @@ public final class BackendClient implements AutoCloseable {
                 .setDecompressionSupported(false)
                 .setMaxInitialLineLength(16 * 1024)
                 .setMaxHeaderSize(64 * 1024);
+        BackendTrust.apply(http, options.tlsCaFile(), options.tlsVerify());
         int inFlight = Math.max(1, Math.min(MAX_IN_FLIGHT, options.maxConnectionsPerBackend()));
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(inFlight).setMaxWaitQueueSize(-1);
         this.http2 = options.http2();
@@ -338,8 +341,20 @@ public final class BackendClient implements AutoCloseable {
         return new BackendException(backend, reason, 0, null, null, null, backend + ": " + describe(cause));
     }
 
-    /** A transport failure in the words of the system ("Connection refused: /127.0.0.1:8000"), on epoll as on NIO. */
+    /**
+     * A transport failure in the words of the system ("Connection refused: /127.0.0.1:8000"), on epoll as on NIO;
+     * a failed TLS handshake says why (an untrusted certificate, a name it is not for), not only that it failed.
+     */
     static String describe(Throwable cause) {
+        for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SSLException tls) {
+                Throwable root = tls;
+                while (root.getCause() != null && root.getCause() != root) {
+                    root = root.getCause();
+                }
+                return "TLS handshake failed: " + (root.getMessage() != null ? root.getMessage() : tls.getMessage());
+            }
+        }
         String message = cause.getMessage();
         return message == null ? cause.getClass().getSimpleName() : NATIVE_CALL.matcher(message).replaceFirst("");
     }

@@ -4,5 +4,5 @@ package io.github.camelllmrouter.backend;
 public record BackendClientOptions(long connectTimeoutMs, long firstByteTimeoutMs,
                                    long totalTimeoutMs, int maxConnectionsPerBackend, int eventLoops,
                                    String retryableStatusCodes, int idleConnectionTimeoutSeconds,
-                                   boolean nativeTransport, boolean http2) {
+                                   boolean nativeTransport, boolean http2, String tlsCaFile, boolean tlsVerify) {
 }

@@ -27,6 +27,8 @@ public class LlmComponent extends DefaultComponent {
     private int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
     private boolean nativeTransport = true;
     private boolean http2;
+    private String tlsCaFile;
+    private boolean tlsVerify = true;
     private String retryableStatusCodes = "429,5xx";
     private int maxFailoverAttempts = 2;
     private int ejectConsecutiveFailures = 3;
@@ -67,7 +69,7 @@ public class LlmComponent extends DefaultComponent {
                 if (client == null) {
                     client = new BackendClient(new BackendClientOptions(connectTimeoutMs, firstByteTimeoutMs,
                             totalTimeoutMs, maxConnectionsPerBackend, eventLoops, retryableStatusCodes, idleConnectionTimeoutSeconds,
-                            nativeTransport, http2));
+                            nativeTransport, http2, tlsCaFile, tlsVerify));
                     BackendClient started = client;
                     started.probeApiKey(healthCheckApiKey != null ? healthCheckApiKey : System.getenv("VLLM_API_KEY"));
                     if (healthChecks) {
@@ -274,6 +276,24 @@ public class LlmComponent extends DefaultComponent {
         if (c != null) {
             c.close();
         }
+    }
+
+    public String getTlsCaFile() {
+        return tlsCaFile;
+    }
+
+    /** A PEM file of CAs that https:// backends' certificates may be signed by, besides the JVM's (BackendTrust). */
+    public void setTlsCaFile(String tlsCaFile) {
+        this.tlsCaFile = tlsCaFile;
+    }
+
+    public boolean isTlsVerify() {
+        return tlsVerify;
+    }
+
+    /** false: https:// backends' certificates and host names are not checked (test clusters only). */
+    public void setTlsVerify(boolean tlsVerify) {
+        this.tlsVerify = tlsVerify;
     }
 
     public long getConnectTimeoutMs() {

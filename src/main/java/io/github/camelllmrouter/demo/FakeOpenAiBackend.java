@@ -31,6 +31,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.PfxOptions;
 
 /**
  * A fake OpenAI-compatible model server for the demo mode, the tests and the benchmark: fixed answers, SSE
@@ -124,6 +125,7 @@ public final class FakeOpenAiBackend {
     private volatile boolean stopped;
     private volatile boolean closeReused;
     private volatile long idleTimeoutMs;
+    private volatile PfxOptions tls;
     private final Set<HttpConnection> servedConnections = ConcurrentHashMap.newKeySet();
     private final Set<HttpConnection> openConnections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger closedReused = new AtomicInteger();
@@ -210,7 +212,7 @@ public final class FakeOpenAiBackend {
         if (port < 0) {
             throw new IllegalStateException("fake backend " + name + " was never started");
         }
-        return "http://" + host + ":" + port;
+        return (tls != null ? "https://" : "http://") + host + ":" + port;
     }
 
     public List<String> servedModels() {
@@ -304,6 +306,15 @@ public final class FakeOpenAiBackend {
      */
     public FakeOpenAiBackend closeReusedConnections(boolean on) {
         this.closeReused = on;
+        return this;
+    }
+
+    /**
+     * Serve HTTPS with the key and certificate of a PKCS#12 file, offering HTTP/2 and HTTP/1.1 by ALPN; applies
+     * from the next start.
+     */
+    public FakeOpenAiBackend tls(String pkcs12Path, String password) {
+        this.tls = new PfxOptions().setPath(pkcs12Path).setPassword(password);
         return this;
     }
 
@@ -415,6 +426,9 @@ public final class FakeOpenAiBackend {
             HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
                     .setCompressionSupported(false).setDecompressionSupported(false)
                     .setIdleTimeout((int) idleTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+            if (tls != null) {
+                options.setSsl(true).setKeyCertOptions(tls).setUseAlpn(true);
+            }
             vertx.createHttpServer(options).connectionHandler(FakeOpenAiBackend.this::opened)
                     .requestHandler(FakeOpenAiBackend.this::handle).listen()
                     .onSuccess(server -> {

@@ -1,0 +1,178 @@
+package io.github.camelllmrouter;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.github.camelllmrouter.demo.FakeOpenAiBackend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Backends over https://: a gateway, or a model server behind TLS. Its certificate is checked against the JVM's
+ * CAs and those of camel.component.llm.tls-ca-file; a certificate nobody vouches for is refused with a clear
+ * error, before the request leaves; tls-verify = false trusts any; HTTP/2 is offered by ALPN.
+ */
+class BackendTlsTest {
+
+    @TempDir
+    static Path dir;
+    static Path keys;
+    static Path ca;
+    static Path otherKeys;
+    static Path otherCa;
+
+    final RouterFixture f = new RouterFixture();
+
+    /** A self-signed certificate for 127.0.0.1 and localhost, made by the JDK's keytool, and its PEM. */
+    @BeforeAll
+    static void certificate() throws Exception {
+        keys = dir.resolve("backend.p12");
+        ca = dir.resolve("ca.pem");
+        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        run(keytool, "-genkeypair", "-alias", "backend", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=localhost", "-ext", "san=ip:127.0.0.1,dns:localhost", "-validity", "2",
+                "-keystore", keys.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
+        run(keytool, "-exportcert", "-rfc", "-alias", "backend", "-keystore", keys.toString(),
+                "-storepass", "changeit", "-file", ca.toString());
+        assertThat(Files.readString(ca)).startsWith("-----BEGIN CERTIFICATE-----");
+        // a certificate for another name only
+        otherKeys = dir.resolve("other.p12");
+        otherCa = dir.resolve("other.pem");
+        run(keytool, "-genkeypair", "-alias", "other", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=other.example", "-ext", "san=dns:other.example", "-validity", "2",
+                "-keystore", otherKeys.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
+        run(keytool, "-exportcert", "-rfc", "-alias", "other", "-keystore", otherKeys.toString(),
+                "-storepass", "changeit", "-file", otherCa.toString());
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+    }
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    private FakeOpenAiBackend tlsBackend(Map<String, String> config) throws Exception {
+        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-1", "m").tls(keys.toString(), "changeit");
+        b.start(0);
+        f.backends.add(b);
+        assertThat(b.url()).startsWith("https://127.0.0.1:");
+        f.start(config, "--static-backends", b.url(), "--static-models", "m");
+        return b;
+    }
+
+    @Test
+    void a_backend_whose_certificate_a_ca_file_vouches_for_serves_answers_and_streams() throws Exception {
+        FakeOpenAiBackend b = tlsBackend(Map.of("camel.component.llm.tls-ca-file", ca.toString()));
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-served-by")).contains("tls-1");
+        assertThat(r.body()).contains("Hello from tls-1");
+        assertThat(b.last().model()).isEqualTo("m");
+        assertThat(b.last().version()).isEqualTo("HTTP/1.1");
+
+        // the stream's first chunk comes through the TLS connection while the backend is still generating
+        b.chunks(6).chunkDelayMs(300);
+        long t0 = System.nanoTime();
+        HttpResponse<InputStream> s = f.http.send(HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(RouterFixture.streamChat("m"))).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(s.statusCode()).isEqualTo(200);
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(s.body(), StandardCharsets.UTF_8))) {
+            String first = in.readLine();
+            long firstMs = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(first).startsWith("data: {");
+            assertThat(b.activeRequests()).as("the backend is still generating").isEqualTo(1);
+            assertThat(firstMs).isLessThan(1200); // six chunks 300 ms apart take 1.8 s
+            String line;
+            String last = null;
+            while ((line = in.readLine()) != null) {
+                if (!line.isEmpty()) {
+                    last = line;
+                }
+            }
+            assertThat(last).isEqualTo("data: [DONE]");
+        }
+    }
+
+    @Test
+    void a_certificate_nobody_vouches_for_is_refused_with_the_reason_and_nothing_reaches_the_backend() throws Exception {
+        FakeOpenAiBackend b = tlsBackend(Map.of());
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).isBetween(502, 503);
+        assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("application/json");
+        assertThat(r.body()).contains("\"error\"").contains("TLS handshake failed")
+                .contains("certification path");
+        assertThat(b.count()).isZero();
+    }
+
+    @Test
+    void a_trusted_certificate_for_another_name_is_refused() throws Exception {
+        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-3", "m").tls(otherKeys.toString(), "changeit");
+        b.start(0);
+        f.backends.add(b);
+        f.start(Map.of("camel.component.llm.tls-ca-file", otherCa.toString()),
+                "--static-backends", b.url(), "--static-models", "m");
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).isBetween(502, 503);
+        assertThat(r.body()).contains("TLS handshake failed").contains("127.0.0.1");
+        assertThat(b.count()).isZero();
+    }
+
+    @Test
+    void with_checks_off_any_certificate_is_taken() throws Exception {
+        FakeOpenAiBackend b = tlsBackend(Map.of("camel.component.llm.tls-verify", "false"));
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(b.last().model()).isEqualTo("m");
+    }
+
+    @Test
+    void http2_is_negotiated_by_alpn_on_an_https_backend() throws Exception {
+        FakeOpenAiBackend b = tlsBackend(Map.of("camel.component.llm.tls-ca-file", ca.toString(),
+                "camel.component.llm.http2", "true"));
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        }
+        assertThat(b.last().version()).isEqualTo("HTTP/2");
+        assertThat(b.connections()).isEqualTo(1);
+    }
+
+    @Test
+    void a_ca_file_without_a_certificate_stops_the_start_with_its_name() throws Exception {
+        Path empty = Files.writeString(dir.resolve("empty.pem"), "not a certificate\n");
+        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-2", "m").tls(keys.toString(), "changeit");
+        b.start(0);
+        f.backends.add(b);
+        Throwable failure = null;
+        try {
+            f.start(Map.of("camel.component.llm.tls-ca-file", empty.toString()),
+                    "--static-backends", b.url(), "--static-models", "m");
+            f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        } catch (Exception e) {
+            failure = e;
+        }
+        assertThat(failure).isNotNull();
+        assertThat(failure).hasStackTraceContaining("empty.pem");
+    }
+}
