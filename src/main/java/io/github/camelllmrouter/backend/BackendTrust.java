@@ -33,7 +33,7 @@ final class BackendTrust {
     private BackendTrust() {
     }
 
-    /** Sets {@code http}'s TLS checks: {@code caFile} empty for the JVM's CAs alone. */
+    /** Sets {@code http}'s TLS checks: {@code caFile} null or blank for the JVM's CAs alone. */
     static void apply(HttpClientOptions http, String caFile, boolean verify) {
         if (!verify) {
             LOG.warn("TLS certificates of https:// backends are not checked (camel.component.llm.tls-verify = false):"
