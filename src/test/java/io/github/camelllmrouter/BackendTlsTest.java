@@ -139,6 +139,16 @@ class BackendTlsTest {
     }
 
     @Test
+    void an_https_url_to_a_plain_http_server_says_so() throws Exception {
+        FakeOpenAiBackend plain = f.backend("plain", "m");
+        f.start(Map.of(), "--static-backends", plain.url().replace("http://", "https://"), "--static-models", "m");
+        HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+        assertThat(r.statusCode()).isBetween(502, 503);
+        assertThat(r.body()).contains("TLS handshake failed: the backend did not answer in TLS");
+        assertThat(plain.count()).isZero();
+    }
+
+    @Test
     void with_checks_off_any_certificate_is_taken() throws Exception {
         FakeOpenAiBackend b = tlsBackend(Map.of("camel.component.llm.tls-verify", "false"));
         HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));

@@ -22,6 +22,7 @@ import javax.net.ssl.SSLException;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.ssl.NotSslRecordException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -351,6 +352,9 @@ public final class BackendClient implements AutoCloseable {
                 Throwable root = tls;
                 while (root.getCause() != null && root.getCause() != root) {
                     root = root.getCause();
+                }
+                if (root instanceof NotSslRecordException) { // its message is the bytes that came, in hex
+                    return "TLS handshake failed: the backend did not answer in TLS (a plain http:// server?)";
                 }
                 return "TLS handshake failed: " + (root.getMessage() != null ? root.getMessage() : tls.getMessage());
             }
