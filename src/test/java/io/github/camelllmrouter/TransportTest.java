@@ -1,6 +1,10 @@
 package io.github.camelllmrouter;
 
+import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +45,39 @@ class TransportTest {
         f.start(Map.of("camel.component.llm.native-transport", "false"), "--static-backends", b.url(), "--static-models", "m");
         assertThat(f.router.context().getComponent("llm", LlmComponent.class).client().nativeTransport()).isFalse();
         assertServes(b);
+    }
+
+    /**
+     * A backend that resets its connections (a dying server's kernel does) is a failover for each request it had,
+     * recorded in the access log, and not also an ERROR line of Vert.x's for each connection.
+     */
+    @Test
+    void connections_a_backend_resets_fail_over_without_an_error_line_each() throws Exception {
+        try (ServerSocket resetting = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             LogCapture vertx = LogCapture.of("io.vertx.core.net.impl.ConnectionBase")) {
+            Thread acceptor = new Thread(() -> {
+                while (!resetting.isClosed()) {
+                    try (Socket s = resetting.accept()) {
+                        s.getInputStream().read(new byte[8192]); // the request's head
+                        s.setSoLinger(true, 0); // close with a reset
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            FakeOpenAiBackend good = f.backend("good", "m");
+            f.start(Map.of(), "--static-backends", "http://127.0.0.1:" + resetting.getLocalPort() + "," + good.url(),
+                    "--static-models", "m,m");
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(r.headers().firstValue("x-served-by")).contains("good");
+            }
+            assertThat(good.count()).isEqualTo(4);
+            assertThat(vertx.lines()).isEmpty();
+        }
     }
 
     @Test

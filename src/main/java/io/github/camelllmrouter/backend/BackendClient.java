@@ -41,6 +41,8 @@ import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Calls model servers with Vert.x's non-blocking HTTP client. A call completes when the backend's headers
@@ -48,6 +50,8 @@ import io.vertx.core.json.JsonObject;
  * nothing buffers a stream and no thread waits on an open one.
  */
 public final class BackendClient implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BackendClient.class);
 
     /** Hop-by-hop headers (RFC 9110 7.6.1) and those the client recomputes: never forwarded either way. */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
@@ -102,7 +106,8 @@ public final class BackendClient implements AutoCloseable {
         }
         this.http = vertx.httpClientBuilder().with(http).with(pool).withConnectHandler(this::connected).build();
         // a request that met a stale pooled connection is sent again on a connection of its own (HTTP/1.1)
-        this.fresh = vertx.createHttpClient(new HttpClientOptions(http).setKeepAlive(false), pool);
+        this.fresh = vertx.httpClientBuilder().with(new HttpClientOptions(http).setKeepAlive(false)).with(pool)
+                .withConnectHandler(BackendClient::quiet).build();
         this.firstByteTimeoutMs = options.firstByteTimeoutMs();
         this.totalTimeoutMs = options.totalTimeoutMs();
         this.retryableStatus = StatusCodes.parse(options.retryableStatusCodes());
@@ -127,11 +132,17 @@ public final class BackendClient implements AutoCloseable {
     private void connected(HttpConnection connection) {
         unused.add(connection);
         connection.closeHandler(v -> unused.remove(connection));
-        if (http2) {
-            // the failure of an HTTP/2 connection that a dying backend closes reaches each of its streams, which
-            // answer or cut for it; Vert.x would also log it once per connection as an unhandled error
-            connection.exceptionHandler(failure -> { });
-        }
+        quiet(connection);
+    }
+
+    /**
+     * The failure of a connection that a dying backend resets or closes reaches each of its requests and streams,
+     * which fail over, answer or cut for it (and the access log records it). Vert.x would also log it as an
+     * unhandled error, an ERROR line for each connection; here it is a debug line.
+     */
+    private static void quiet(HttpConnection connection) {
+        connection.exceptionHandler(failure -> LOG.debug("backend connection to {} failed: {}",
+                connection.remoteAddress(), describe(failure)));
     }
 
     public Vertx vertx() {
