@@ -3,6 +3,8 @@ package io.github.camelllmrouter;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -146,6 +148,28 @@ class BackendTlsTest {
         assertThat(r.statusCode()).isBetween(502, 503);
         assertThat(r.body()).contains("TLS handshake failed: the backend did not answer in TLS");
         assertThat(plain.count()).isZero();
+    }
+
+    @Test
+    void an_https_backend_that_never_finishes_the_handshake_fails_over_within_the_connect_timeout() throws Exception {
+        // the kernel takes the connection (backlog), and nothing ever answers the TLS hello
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            FakeOpenAiBackend good = new FakeOpenAiBackend(f.vertx, "tls-4", "m").tls(keys.toString(), "changeit");
+            good.start(0);
+            f.backends.add(good);
+            f.start(Map.of("camel.component.llm.tls-ca-file", ca.toString(),
+                    "camel.component.llm.connect-timeout-ms", "500"),
+                    "--static-backends", "https://127.0.0.1:" + silent.getLocalPort() + "," + good.url(),
+                    "--static-models", "m,m");
+            for (int i = 0; i < 2; i++) { // one of them meets the silent backend first
+                long t0 = System.nanoTime();
+                HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(r.headers().firstValue("x-served-by")).contains("tls-4");
+                assertThat(ms).as("a 500 ms connect timeout, not the TLS library's 10 s").isLessThan(4000);
+            }
+        }
     }
 
     @Test

@@ -87,6 +87,8 @@ public final class BackendClient implements AutoCloseable {
                 .setPreferNativeTransport(options.nativeTransport()));
         HttpClientOptions http = new HttpClientOptions()
                 .setConnectTimeout((int) options.connectTimeoutMs())
+                // an https:// backend that takes the connection but not the handshake is a failed connect too
+                .setSslHandshakeTimeout(options.connectTimeoutMs()).setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setKeepAlive(true)
                 .setKeepAliveTimeout(options.idleConnectionTimeoutSeconds())
                 .setTcpNoDelay(true)
