@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -250,6 +252,45 @@ class StreamingTest {
             assertThat(JSON.readTree(data.get(1).substring(5)).path("error").path("code").asText()).isEqualTo("upstream_cut");
             assertThat(tookMs).as("the idle timeout is 3000 ms").isLessThan(2000);
         }
+    }
+
+    @Test
+    void a_backend_that_breaks_off_inside_an_event_gets_the_error_as_an_event_of_its_own() throws Exception {
+        String whole = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+        String broken = "data: {\"id\":\"c1\",\"obj";
+        try (ServerSocket raw = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> {
+                try (Socket s = raw.accept()) {
+                    s.getInputStream().read(new byte[65536]);
+                    OutputStream out = s.getOutputStream();
+                    out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            + chunk(whole) + chunk(broken)).getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                } catch (IOException e) {
+                    // the test fails on what the router relayed
+                }
+            });
+            server.setDaemon(true);
+            server.start();
+            RouterFixture other = new RouterFixture();
+            try {
+                other.start(Map.of(), "--static-backends", "http://127.0.0.1:" + raw.getLocalPort(), "--static-models", "m-raw");
+                HttpResponse<String> r = other.post("/v1/chat/completions", RouterFixture.streamChat("m-raw"));
+                assertThat(r.statusCode()).isEqualTo(200);
+                String[] events = r.body().split("\n\n");
+                assertThat(events).hasSize(3);
+                assertThat(events[0] + "\n\n").isEqualTo(whole);
+                assertThat(events[1]).isEqualTo(broken); // as the backend left it
+                assertThat(JSON.readTree(events[2].substring(5)).path("error").path("code").asText()).isEqualTo("upstream_cut");
+            } finally {
+                other.close();
+            }
+        }
+    }
+
+    private static String chunk(String data) {
+        return Integer.toHexString(data.getBytes(StandardCharsets.UTF_8).length) + "\r\n" + data + "\r\n";
     }
 
     @Test

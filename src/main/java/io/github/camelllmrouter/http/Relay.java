@@ -213,6 +213,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         volatile long lastDataNanos;
         volatile boolean heldForClient; // paused until the client takes what was written
         volatile boolean sentData;
+        /** The last four bytes relayed (a stream not yet begun is at an event's end): where a cut's event starts. */
+        volatile int tail = 0x0A0A;
         boolean flushQueued; // on the client's event loop only
         long firstChunkNanos;
         long lastChunkNanos;
@@ -262,6 +264,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 }
                 sentData = true;
                 byte[] bytes = buffer.getBytes();
+                track(bytes);
                 observe(bytes);
                 ChannelFuture write = writeSoon(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
                 if (!channel.isWritable()) {
@@ -373,12 +376,29 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 call.servedState().failure(code, null, call.servedSentNanos());
             }
             upstream.request().reset();
-            String event = "data: " + OpenAiException.json(message, "server_error", null, code) + "\n\n";
+            // a backend that broke off inside an event: that event is ended first, so the error is an event of its
+            // own that the client's SSE parser reads
+            String event = (atEventEnd() ? "" : "\n\n") + "data: "
+                    + OpenAiException.json(message, "server_error", null, code) + "\n\n";
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event.getBytes(StandardCharsets.UTF_8))));
             ChannelFuture last = channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
             if (!call.keepAlive()) {
                 last.addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        private void track(byte[] bytes) {
+            int t = tail;
+            for (int i = Math.max(0, bytes.length - 4); i < bytes.length; i++) {
+                t = (t << 8) | (bytes[i] & 0xFF);
+            }
+            tail = t;
+        }
+
+        /** An SSE event ends with a blank line: LF LF, CR LF CR LF, or CR CR. */
+        private boolean atEventEnd() {
+            int t = tail;
+            return (t & 0xFFFF) == 0x0A0A || t == 0x0D0A0D0A || (t & 0xFFFF) == 0x0D0D;
         }
 
         /** Per chunk: time to first token, inter-token gaps, and the usage chunk if the client asked for one. */
