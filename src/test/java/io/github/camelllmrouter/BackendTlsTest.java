@@ -173,6 +173,23 @@ class BackendTlsTest {
     }
 
     @Test
+    void a_pooled_tls_connection_the_backend_closed_is_met_by_sending_again_on_a_new_one() throws Exception {
+        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-5", "m").tls(keys.toString(), "changeit")
+                .closeReusedConnections(true);
+        b.start(0);
+        f.backends.add(b);
+        f.start(Map.of("camel.component.llm.tls-ca-file", ca.toString()),
+                "--static-backends", b.url(), "--static-models", "m");
+        for (int i = 0; i < 4; i++) { // one after the other: each from the second on meets the pooled connection
+            HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-served-by")).contains("tls-5");
+        }
+        assertThat(b.closedReused()).as("the router met closed pooled connections").isPositive();
+        assertThat(b.count("/v1/chat/completions")).isEqualTo(4);
+    }
+
+    @Test
     void with_checks_off_any_certificate_is_taken() throws Exception {
         FakeOpenAiBackend b = tlsBackend(Map.of("camel.component.llm.tls-verify", "false"));
         HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
