@@ -2,6 +2,8 @@ package io.github.camelllmrouter.backend;
 
 import java.net.ConnectException;
 import java.net.URI;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -18,11 +20,13 @@ import java.util.function.IntPredicate;
 import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -83,8 +87,6 @@ public final class BackendClient implements AutoCloseable {
     private static final int MAX_IN_FLIGHT = 200_000;
 
     public BackendClient(BackendClientOptions options) {
-        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops())
-                .setPreferNativeTransport(options.nativeTransport()));
         HttpClientOptions http = new HttpClientOptions()
                 .setConnectTimeout((int) options.connectTimeoutMs())
                 // an https:// backend that takes the connection but not the handshake is a failed connect too
@@ -95,7 +97,9 @@ public final class BackendClient implements AutoCloseable {
                 .setDecompressionSupported(false)
                 .setMaxInitialLineLength(16 * 1024)
                 .setMaxHeaderSize(64 * 1024);
-        BackendTrust.apply(http, options.tlsCaFile(), options.tlsVerify());
+        BackendTrust.apply(http, options.tlsCaFile(), options.tlsVerify()); // before the loops: it may refuse the file
+        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops())
+                .setPreferNativeTransport(options.nativeTransport()));
         int inFlight = Math.max(1, Math.min(MAX_IN_FLIGHT, options.maxConnectionsPerBackend()));
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(inFlight).setMaxWaitQueueSize(-1);
         this.http2 = options.http2();
@@ -349,7 +353,7 @@ public final class BackendClient implements AutoCloseable {
 
     private static BackendException transportFailure(String backend, Throwable cause, boolean connected) {
         String reason = cause instanceof ConnectException || !connected ? "connect_error" : "connection_closed";
-        if (cause instanceof ConnectTimeoutException) {
+        if (cause instanceof ConnectTimeoutException || causedBy(cause, SslHandshakeTimeoutException.class)) {
             reason = "connect_timeout";
         }
         return new BackendException(backend, reason, 0, null, null, null, backend + ": " + describe(cause));
@@ -360,20 +364,38 @@ public final class BackendClient implements AutoCloseable {
      * a failed TLS handshake says why (an untrusted certificate, a name it is not for), not only that it failed.
      */
     static String describe(Throwable cause) {
-        for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
-            if (t instanceof SSLException tls) {
-                Throwable root = tls;
-                while (root.getCause() != null && root.getCause() != root) {
-                    root = root.getCause();
-                }
-                if (root instanceof NotSslRecordException) { // its message is the bytes that came, in hex
-                    return "TLS handshake failed: the backend did not answer in TLS (a plain http:// server?)";
-                }
-                return "TLS handshake failed: " + (root.getMessage() != null ? root.getMessage() : tls.getMessage());
+        SSLException tls = null;
+        Throwable root = cause;
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SSLException e) {
+                tls = e;
             }
+            root = t;
+        }
+        if (tls != null) {
+            if (root instanceof NotSslRecordException) { // its message is the bytes that came, in hex
+                return "TLS handshake failed: the backend did not answer in TLS (a plain http:// server?)";
+            }
+            String what = tls instanceof SSLHandshakeException ? "TLS handshake failed: " : "TLS error: ";
+            if (root instanceof CertificateExpiredException) {
+                return what + "the backend's certificate has expired (" + root.getMessage() + ")";
+            }
+            if (root instanceof CertificateNotYetValidException) {
+                return what + "the backend's certificate is not valid yet (" + root.getMessage() + ")";
+            }
+            return what + (root.getMessage() != null ? root.getMessage() : tls.getMessage());
         }
         String message = cause.getMessage();
         return message == null ? cause.getClass().getSimpleName() : NATIVE_CALL.matcher(message).replaceFirst("");
+    }
+
+    private static boolean causedBy(Throwable failure, Class<? extends Throwable> type) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Retry-After as seconds: delta-seconds or an HTTP date. */

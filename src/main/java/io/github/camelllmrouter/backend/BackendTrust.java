@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * How the backend client checks the certificates of {@code https://} backends. By default against the JVM's CAs
  * (its {@code cacerts}, or {@code -Djavax.net.ssl.trustStore}) and the backend's host name, as any HTTPS client
- * does. A PEM file of CAs adds a private CA (a cluster's, a company's) to those, as LiteLLM's {@code ssl_verify}
- * path or Envoy's CA certificate do. Checking off trusts any certificate for any name: for test clusters only.
+ * does. A PEM file of CAs adds a private CA (a cluster's, a company's) to those (LiteLLM's {@code ssl_verify} path
+ * and Envoy's {@code trusted_ca} take such a file in place of the defaults). Checking off trusts any certificate
+ * for any name: for test clusters only.
  */
 final class BackendTrust {
 
@@ -49,7 +50,7 @@ final class BackendTrust {
     /** The JVM's CAs and those in {@code pem}; a file without a certificate is refused at start. */
     static TrustManagerFactory withCas(Path pem) {
         try {
-            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            KeyStore store = KeyStore.getInstance("PKCS12"); // in memory, whatever keystore.type says
             store.load(null, null);
             int n = 0;
             for (X509Certificate ca : jvmCas()) {
