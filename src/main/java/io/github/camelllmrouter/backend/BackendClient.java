@@ -425,7 +425,7 @@ public final class BackendClient implements AutoCloseable {
         String path = "health".equals(mode) ? "/health" : "/v1/models";
         simple(base, HttpMethod.GET, path, null, timeoutMs).onComplete(ar -> {
             if (ar.failed()) {
-                result.complete(String.valueOf(ar.cause().getMessage()));
+                result.complete(describe(ar.cause()));
             } else if (ar.result().statusCode() != 200) {
                 result.complete("status_" + ar.result().statusCode());
             } else if (!"request".equals(mode)) {
@@ -443,7 +443,7 @@ public final class BackendClient implements AutoCloseable {
                     return;
                 }
                 simple(base, HttpMethod.POST, ping[0], ping[1], timeoutMs).onComplete(pr ->
-                        result.complete(pr.failed() ? String.valueOf(pr.cause().getMessage())
+                        result.complete(pr.failed() ? describe(pr.cause())
                                 : pr.result().statusCode() == 200 ? null : "status_" + pr.result().statusCode()));
             }
         });
