@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -40,33 +39,24 @@ class BackendTlsTest {
 
     final RouterFixture f = new RouterFixture();
 
-    /** A self-signed certificate for 127.0.0.1 and localhost, made by the JDK's keytool, and its PEM. */
+    /** A self-signed certificate for 127.0.0.1 and localhost, and one for another name only. */
     @BeforeAll
     static void certificate() throws Exception {
         keys = dir.resolve("backend.p12");
         ca = dir.resolve("ca.pem");
-        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        run(keytool, "-genkeypair", "-alias", "backend", "-keyalg", "EC", "-groupname", "secp256r1",
-                "-dname", "CN=localhost", "-ext", "san=ip:127.0.0.1,dns:localhost", "-validity", "2",
-                "-keystore", keys.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
-        run(keytool, "-exportcert", "-rfc", "-alias", "backend", "-keystore", keys.toString(),
-                "-storepass", "changeit", "-file", ca.toString());
+        TestCertificates.selfSigned(keys, ca, "localhost", "ip:127.0.0.1,dns:localhost");
         assertThat(Files.readString(ca)).startsWith("-----BEGIN CERTIFICATE-----");
-        // a certificate for another name only
         otherKeys = dir.resolve("other.p12");
         otherCa = dir.resolve("other.pem");
-        run(keytool, "-genkeypair", "-alias", "other", "-keyalg", "EC", "-groupname", "secp256r1",
-                "-dname", "CN=other.example", "-ext", "san=dns:other.example", "-validity", "2",
-                "-keystore", otherKeys.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
-        run(keytool, "-exportcert", "-rfc", "-alias", "other", "-keystore", otherKeys.toString(),
-                "-storepass", "changeit", "-file", otherCa.toString());
+        TestCertificates.selfSigned(otherKeys, otherCa, "other.example", "dns:other.example");
     }
 
-    private static void run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
+    /** A fake backend serving HTTPS with the key store {@code keys}, started, and stopped after the test. */
+    private FakeOpenAiBackend tlsBackend(String name, Path keys) {
+        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, name, "m").tls(keys.toString(), TestCertificates.PASSWORD);
+        b.start(0);
+        f.backends.add(b);
+        return b;
     }
 
     @AfterEach
@@ -75,9 +65,7 @@ class BackendTlsTest {
     }
 
     private FakeOpenAiBackend tlsBackend(Map<String, String> config) throws Exception {
-        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-1", "m").tls(keys.toString(), "changeit");
-        b.start(0);
-        f.backends.add(b);
+        FakeOpenAiBackend b = tlsBackend("tls-1", keys);
         assertThat(b.url()).startsWith("https://127.0.0.1:");
         f.start(config, "--static-backends", b.url(), "--static-models", "m");
         return b;
@@ -131,9 +119,7 @@ class BackendTlsTest {
 
     @Test
     void a_trusted_certificate_for_another_name_is_refused() throws Exception {
-        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-3", "m").tls(otherKeys.toString(), "changeit");
-        b.start(0);
-        f.backends.add(b);
+        FakeOpenAiBackend b = tlsBackend("tls-3", otherKeys);
         f.start(Map.of("camel.component.llm.tls-ca-file", otherCa.toString()),
                 "--static-backends", b.url(), "--static-models", "m");
         HttpResponse<String> r = f.post("/v1/chat/completions", RouterFixture.chat("m"));
@@ -156,9 +142,7 @@ class BackendTlsTest {
     void an_https_backend_that_never_finishes_the_handshake_fails_over_within_the_connect_timeout() throws Exception {
         // the kernel takes the connection (backlog), and nothing ever answers the TLS hello
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            FakeOpenAiBackend good = new FakeOpenAiBackend(f.vertx, "tls-4", "m").tls(keys.toString(), "changeit");
-            good.start(0);
-            f.backends.add(good);
+            FakeOpenAiBackend good = tlsBackend("tls-4", keys);
             f.start(Map.of("camel.component.llm.tls-ca-file", ca.toString(),
                     "camel.component.llm.connect-timeout-ms", "2000"), // the default; a cold first handshake may take 0.5 s
                     "--static-backends", "https://127.0.0.1:" + silent.getLocalPort() + "," + good.url(),
@@ -187,10 +171,7 @@ class BackendTlsTest {
 
     @Test
     void a_pooled_tls_connection_the_backend_closed_is_met_by_sending_again_on_a_new_one() throws Exception {
-        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-5", "m").tls(keys.toString(), "changeit")
-                .closeReusedConnections(true);
-        b.start(0);
-        f.backends.add(b);
+        FakeOpenAiBackend b = tlsBackend("tls-5", keys).closeReusedConnections(true);
         f.start(Map.of("camel.component.llm.tls-ca-file", ca.toString()),
                 "--static-backends", b.url(), "--static-models", "m");
         for (int i = 0; i < 4; i++) { // one after the other: each from the second on meets the pooled connection
@@ -225,9 +206,7 @@ class BackendTlsTest {
     @Test
     void a_ca_file_without_a_certificate_stops_the_start_with_its_name() throws Exception {
         Path empty = Files.writeString(dir.resolve("empty.pem"), "not a certificate\n");
-        FakeOpenAiBackend b = new FakeOpenAiBackend(f.vertx, "tls-2", "m").tls(keys.toString(), "changeit");
-        b.start(0);
-        f.backends.add(b);
+        FakeOpenAiBackend b = tlsBackend("tls-2", keys);
         Throwable failure = null;
         try {
             f.start(Map.of("camel.component.llm.tls-ca-file", empty.toString()),

@@ -1,7 +1,6 @@
 package io.github.camelllmrouter.backend;
 
 import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -9,11 +8,11 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
+import io.github.camelllmrouter.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,13 +26,8 @@ class BackendTrustTest {
 
     @Test
     void the_file_s_ca_is_trusted_beside_every_ca_of_the_jvm() throws Exception {
-        Path keys = dir.resolve("k.p12");
         Path pem = dir.resolve("ca.pem");
-        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        run(keytool, "-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=private-ca",
-                "-validity", "2", "-keystore", keys.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
-        run(keytool, "-exportcert", "-rfc", "-alias", "ca", "-keystore", keys.toString(), "-storepass", "changeit",
-                "-file", pem.toString());
+        TestCertificates.selfSigned(dir.resolve("k.p12"), pem, "private-ca", null);
         X509Certificate mine = (X509Certificate) CertificateFactory.getInstance("X.509")
                 .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(pem)));
 
@@ -52,12 +46,5 @@ class BackendTrustTest {
     private static X509TrustManager trustManager(TrustManagerFactory f) {
         return (X509TrustManager) Arrays.stream(f.getTrustManagers()).filter(X509TrustManager.class::isInstance)
                 .findFirst().orElseThrow();
-    }
-
-    private static void run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
     }
 }
