@@ -23,6 +23,12 @@ import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.SseException;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import io.github.camelllmrouter.demo.FakeOpenAiBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +38,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Server-Sent Events reach the client chunk by chunk, timeouts and client disconnects are handled. */
@@ -254,38 +261,95 @@ class StreamingTest {
         }
     }
 
-    @Test
-    void a_backend_that_breaks_off_inside_an_event_gets_the_error_as_an_event_of_its_own() throws Exception {
-        String whole = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-                + "\"delta\":{\"content\":\"Hi\"}}]}\n\n";
-        String broken = "data: {\"id\":\"c1\",\"obj";
-        try (ServerSocket raw = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread server = new Thread(() -> {
-                try (Socket s = raw.accept()) {
-                    s.getInputStream().read(new byte[65536]);
-                    OutputStream out = s.getOutputStream();
-                    out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            + chunk(whole) + chunk(broken)).getBytes(StandardCharsets.UTF_8));
+    static final String WHOLE = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+            + "\"model\":\"m-raw\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+    static final String BROKEN = "data: {\"id\":\"c1\",\"obj";
+
+    /**
+     * A backend on a raw socket that answers one event stream: each piece an HTTP chunk of its own, {@code gapMs}
+     * apart (the backend's own pace), then the chunked answer's end ({@code end}) or a connection closed mid-answer.
+     */
+    private static ServerSocket rawStream(boolean end, long gapMs, String... pieces) throws IOException {
+        ServerSocket raw = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread server = new Thread(() -> {
+            try (Socket s = raw.accept()) {
+                s.getInputStream().read(new byte[65536]);
+                OutputStream out = s.getOutputStream();
+                out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        .getBytes(StandardCharsets.UTF_8));
+                for (String piece : pieces) {
+                    out.write(chunk(piece).getBytes(StandardCharsets.UTF_8));
                     out.flush();
-                } catch (IOException e) {
-                    // the test fails on what the router relayed
+                    TimeUnit.MILLISECONDS.sleep(gapMs);
                 }
-            });
-            server.setDaemon(true);
-            server.start();
-            RouterFixture other = new RouterFixture();
-            try {
-                other.start(Map.of(), "--static-backends", "http://127.0.0.1:" + raw.getLocalPort(), "--static-models", "m-raw");
-                HttpResponse<String> r = other.post("/v1/chat/completions", RouterFixture.streamChat("m-raw"));
-                assertThat(r.statusCode()).isEqualTo(200);
-                String[] events = r.body().split("\n\n");
-                assertThat(events).hasSize(3);
-                assertThat(events[0] + "\n\n").isEqualTo(whole);
-                assertThat(events[1]).isEqualTo(broken); // as the backend left it
-                assertThat(JSON.readTree(events[2].substring(5)).path("error").path("code").asText()).isEqualTo("upstream_cut");
-            } finally {
-                other.close();
+                if (end) {
+                    out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    s.getInputStream().read(); // the router's pooled connection: closed by the router or the test
+                }
+            } catch (IOException | InterruptedException e) {
+                // the test fails on what the router relayed
             }
+        });
+        server.setDaemon(true);
+        server.start();
+        return raw;
+    }
+
+    private static RouterFixture routerTo(ServerSocket raw) throws Exception {
+        return new RouterFixture().start(Map.of(), "--static-backends", "http://127.0.0.1:" + raw.getLocalPort(),
+                "--static-models", "m-raw");
+    }
+
+    @Test
+    void a_backend_that_breaks_off_inside_an_event_gets_the_error_as_the_next_event_without_the_broken_half()
+            throws Exception {
+        try (ServerSocket raw = rawStream(false, 0, WHOLE, BROKEN); RouterFixture other = routerTo(raw)) {
+            HttpResponse<String> r = other.post("/v1/chat/completions", RouterFixture.streamChat("m-raw"));
+            assertThat(r.statusCode()).isEqualTo(200);
+            String[] events = r.body().split("\n\n");
+            assertThat(events).hasSize(2);
+            assertThat(events[0] + "\n\n").isEqualTo(WHOLE);
+            assertThat(JSON.readTree(events[1].substring(5)).path("error").path("code").asText()).isEqualTo("upstream_cut");
+        }
+    }
+
+    @Test
+    void the_openai_sdk_reads_a_stream_broken_inside_an_event_as_the_routers_error() throws Exception {
+        try (ServerSocket raw = rawStream(false, 0, WHOLE, BROKEN); RouterFixture other = routerTo(raw)) {
+            OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(other.uri("/v1").toString()).apiKey("none")
+                    .maxRetries(0).build();
+            List<String> text = new ArrayList<>();
+            try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(
+                    ChatCompletionCreateParams.builder().model("m-raw").addUserMessage("hi").build())) {
+                assertThatThrownBy(() -> stream.stream().forEach(c -> text.add(c.choices().get(0).delta().content().orElse(""))))
+                        .isInstanceOf(SseException.class)
+                        .hasMessageContaining("broke the stream");
+            }
+            assertThat(text).containsExactly("Hi");
+            client.close();
+        }
+    }
+
+    @Test
+    void an_event_that_comes_in_two_chunks_goes_to_the_client_whole_and_a_last_event_without_a_blank_line_as_sent()
+            throws Exception {
+        try (ServerSocket raw = rawStream(true, 200, "data: {\"a\":1}\r\n\r\ndata: {\"b\"", ":2}\r\n\r\n", "data: [DONE]");
+             RouterFixture other = routerTo(raw);
+             Socket client = new Socket("127.0.0.1", other.port)) {
+            client.getOutputStream().write(RawHttp.post("/v1/chat/completions", RouterFixture.streamChat("m-raw"))
+                    .getBytes(StandardCharsets.UTF_8));
+            String answer = RawHttp.readToEnd(client.getInputStream());
+            assertThat(answer).startsWith("HTTP/1.1 200");
+            // the HTTP chunks the router wrote, in order: each ends on an event's end, except the backend's last
+            List<String> chunks = new ArrayList<>();
+            String rest = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            for (int size; (size = Integer.parseInt(rest.substring(0, rest.indexOf("\r\n")), 16)) > 0; ) {
+                int start = rest.indexOf("\r\n") + 2;
+                chunks.add(rest.substring(start, start + size));
+                rest = rest.substring(start + size + 2);
+            }
+            assertThat(chunks).containsExactly("data: {\"a\":1}\r\n\r\n", "data: {\"b\":2}\r\n\r\n", "data: [DONE]");
         }
     }
 

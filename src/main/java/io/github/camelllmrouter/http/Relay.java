@@ -212,9 +212,8 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
         volatile long totalTimer = -1;
         volatile long lastDataNanos;
         volatile boolean heldForClient; // paused until the client takes what was written
-        volatile boolean sentData;
-        /** The last four bytes relayed (a stream not yet begun is at an event's end): where a cut's event starts. */
-        volatile int tail = 0x0A0A;
+        /** On the stream's context only, as the cuts are. */
+        final WholeEvents whole = new WholeEvents();
         boolean flushQueued; // on the client's event loop only
         long firstChunkNanos;
         long lastChunkNanos;
@@ -262,9 +261,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 if (finished.get()) {
                     return;
                 }
-                sentData = true;
-                byte[] bytes = buffer.getBytes();
-                track(bytes);
+                byte[] bytes = whole.take(buffer.getBytes());
+                if (bytes == null) {
+                    return; // an event's start: it goes out with its end
+                }
                 observe(bytes);
                 ChannelFuture write = writeSoon(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)));
                 if (!channel.isWritable()) {
@@ -281,6 +281,10 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             });
             upstream.endHandler(v -> {
                 if (finish("success")) {
+                    byte[] rest = whole.rest();
+                    if (rest.length > 0) {
+                        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(rest)));
+                    }
                     ChannelFuture last = channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     if (!call.keepAlive()) {
                         last.addListener(ChannelFutureListener.CLOSE);
@@ -376,9 +380,9 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 call.servedState().failure(code, null, call.servedSentNanos());
             }
             upstream.request().reset();
-            // a backend that broke off inside an event: that event is ended first, so the error is an event of its
-            // own that the client's SSE parser reads
-            String event = (atEventEnd() ? "" : "\n\n") + "data: "
+            // the part of an event the backend broke off in was held back (WholeEvents): the error is the next event
+            // the client's SSE parser reads (after a blank line if an event too long to hold was let through)
+            String event = (whole.insideEvent() ? "\n\n" : "") + "data: "
                     + OpenAiException.json(message, "server_error", null, code) + "\n\n";
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event.getBytes(StandardCharsets.UTF_8))));
             ChannelFuture last = channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
@@ -387,21 +391,6 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             }
         }
 
-        private void track(byte[] bytes) {
-            int t = tail;
-            for (int i = Math.max(0, bytes.length - 4); i < bytes.length; i++) {
-                t = (t << 8) | (bytes[i] & 0xFF);
-            }
-            tail = t;
-        }
-
-        /** An SSE event ends with a blank line: LF LF, CR LF CR LF, or CR CR. */
-        private boolean atEventEnd() {
-            int t = tail;
-            return (t & 0xFFFF) == 0x0A0A || t == 0x0D0A0D0A || (t & 0xFFFF) == 0x0D0D;
-        }
-
-        /** Per chunk: time to first token, inter-token gaps, and the usage chunk if the client asked for one. */
         private void observe(byte[] bytes) {
             long now = System.nanoTime();
             if (firstChunkNanos == 0) {
