@@ -297,7 +297,11 @@ class StreamingTest {
     }
 
     private static RouterFixture routerTo(ServerSocket raw) throws Exception {
-        return new RouterFixture().start(Map.of(), "--static-backends", "http://127.0.0.1:" + raw.getLocalPort(),
+        return routerTo(raw, Map.of());
+    }
+
+    private static RouterFixture routerTo(ServerSocket raw, Map<String, String> config) throws Exception {
+        return new RouterFixture().start(config, "--static-backends", "http://127.0.0.1:" + raw.getLocalPort(),
                 "--static-models", "m-raw");
     }
 
@@ -328,6 +332,16 @@ class StreamingTest {
             }
             assertThat(text).containsExactly("Hi");
             client.close();
+        }
+    }
+
+    @Test
+    void an_event_that_comes_in_pieces_over_longer_than_the_idle_timeout_is_not_cut_as_silence() throws Exception {
+        try (ServerSocket raw = rawStream(true, 250, "data: {\"a\"", ":", "1", "}", "\n\n", "data: [DONE]\n\n");
+             RouterFixture other = routerTo(raw, Map.of("camel.beans.relay.idle-timeout-ms", "600"))) {
+            HttpResponse<String> r = other.post("/v1/chat/completions", RouterFixture.streamChat("m-raw"));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("data: {\"a\":1}\n\ndata: [DONE]\n\n");
         }
     }
 

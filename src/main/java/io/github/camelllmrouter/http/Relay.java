@@ -263,6 +263,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
                 }
                 byte[] bytes = whole.take(buffer.getBytes());
                 if (bytes == null) {
+                    lastDataNanos = System.nanoTime(); // the backend is not silent: it is in an event
                     return; // an event's start: it goes out with its end
                 }
                 observe(bytes);
@@ -391,6 +392,7 @@ public class Relay extends AsyncProcessorSupport implements AsyncProcessor {
             }
         }
 
+        /** Per chunk: time to first token, inter-token gaps, and the usage chunk if the client asked for one. */
         private void observe(byte[] bytes) {
             long now = System.nanoTime();
             if (firstChunkNanos == 0) {
